@@ -1,0 +1,892 @@
+/* tcpframe: the receiving side's connection object.
+ *
+ * One streaming thread does everything: a single poll over the cancellable,
+ * the listeners, the current peer and the pending peers, with the nearest
+ * frame timeout as its deadline.  Peers are non-blocking sockets; each has
+ * its own framer, so a pending camera's half-read frame never mixes with
+ * the current one's.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gsttcpframereceiver.h"
+#include "tcpframe-enumtypes.h"
+
+#include <gst/video/video.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
+#define GST_CAT_DEFAULT gst_tcp_frame_debug
+
+#define LISTEN_BACKLOG 16
+
+/* While the current peer streams flat out its socket is always readable;
+ * re-polling every frame would cost a syscall per frame, never polling
+ * would starve the listener.  A new camera waits at most this long. */
+#define HOT_PEER_POLL_INTERVAL_NS (1 * GST_MSECOND)
+
+typedef struct {
+  guint id;
+  GSocket *socket;
+  gchar *address;
+  guint16 port;
+  TfFramer *framer;
+
+  /* The frame being read, when the framing reads into caller storage. */
+  GstBuffer *buffer;
+  GstMapInfo map;
+
+  /* Caps of this peer's frames and what follows from them, worked out
+   * once per caps change rather than per frame. */
+  GstCaps *caps;
+  gchar *caps_string;
+  gsize expected_size;          /* 0: any size */
+  GstClockTime duration;
+
+  guint64 frames_pushed;
+  gboolean pushed_any;
+  /* framer counters already added to the element's stats */
+  guint64 counted_gaps;
+  guint64 counted_skipped;
+} TfPeer;
+
+struct _GstTcpFrameReceiver {
+  GstObject *owner;             /* for logging only */
+  GstTcpFramePeerEventFunc on_event;
+  GstTcpFrameAllocFunc alloc;
+  gpointer user_data;
+
+  GstTcpFrameReceiverConfig config;
+
+  GCancellable *cancellable;
+  GPollFD cancel_pollfd;
+  gboolean have_cancel_pollfd;
+
+  GPtrArray *listeners;         /* GSocket */
+  guint16 bound_port;
+
+  GPtrArray *peers;             /* TfPeer, in arrival order */
+  guint next_id;
+  TfArbiter *arbiter;
+  GArray *decisions;
+  GArray *pollfds;              /* GPollFD, rebuilt each poll */
+
+  TfPeer *hot_peer;
+  gint64 last_poll;
+
+  GstCaps *jpeg_caps;
+
+  GMutex stats_lock;
+  GstTcpFrameReceiverStats stats;
+};
+
+static gint64
+now_ns (void)
+{
+  return g_get_monotonic_time () * 1000;
+}
+
+/* ---- peers ---- */
+
+static TfPeer *
+find_peer (GstTcpFrameReceiver * r, guint id)
+{
+  guint i;
+
+  for (i = 0; i < r->peers->len; i++) {
+    TfPeer *p = g_ptr_array_index (r->peers, i);
+    if (p->id == id)
+      return p;
+  }
+  return NULL;
+}
+
+static void
+peer_discard_frame (TfPeer * p)
+{
+  if (p->buffer) {
+    gst_buffer_unmap (p->buffer, &p->map);
+    gst_buffer_unref (p->buffer);
+    p->buffer = NULL;
+  }
+}
+
+/* A peer we drop gets an RST: no FIN_WAIT or TIME_WAIT keeps its 4-tuple
+ * busy, so a camera that reboots and reconnects from the same source port
+ * is not refused. */
+static void
+close_with_reset (GSocket * socket)
+{
+  struct linger lg = { 1, 0 };
+
+  if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &lg,
+          sizeof (lg)) < 0)
+    GST_WARNING ("SO_LINGER failed: %s", g_strerror (errno));
+  g_socket_close (socket, NULL);
+}
+
+static void
+peer_free (TfPeer * p, gboolean reset)
+{
+  peer_discard_frame (p);
+  if (p->socket) {
+    if (reset)
+      close_with_reset (p->socket);
+    else
+      g_socket_close (p->socket, NULL);
+    g_object_unref (p->socket);
+  }
+  tf_framer_free (p->framer);
+  gst_clear_caps (&p->caps);
+  g_free (p->caps_string);
+  g_free (p->address);
+  g_free (p);
+}
+
+static void
+emit (GstTcpFrameReceiver * r, GstTcpFramePeerEventType type, TfPeer * p,
+    TfReason reason, const GError * error)
+{
+  GstTcpFramePeerEvent ev = {
+    .type = type,
+    .address = p->address,
+    .port = p->port,
+    .reason = reason,
+    .frames = p->frames_pushed,
+    .error = error,
+  };
+
+  r->on_event (&ev, r->user_data);
+}
+
+static void
+set_current_peer_stats (GstTcpFrameReceiver * r, TfPeer * p)
+{
+  g_mutex_lock (&r->stats_lock);
+  g_free (r->stats.peer_address);
+  r->stats.peer_address = p ? g_strdup (p->address) : NULL;
+  r->stats.peer_port = p ? p->port : 0;
+  g_mutex_unlock (&r->stats_lock);
+}
+
+/* Takes the peer out of the set and closes it; reports it as leaving the
+ * current slot or as rejected, whichever it was. */
+static void
+peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
+    TfReason reason, const GError * error)
+{
+  gboolean reset = (reason != TF_REASON_CLOSED);
+
+  if (r->hot_peer == p)
+    r->hot_peer = NULL;
+  g_ptr_array_remove (r->peers, p);
+
+  if (tf_framer_in_frame (p->framer))
+    GST_INFO_OBJECT (r->owner, "peer %s:%u left mid-frame; the partial frame "
+        "is discarded", p->address, p->port);
+
+  g_mutex_lock (&r->stats_lock);
+  switch (reason) {
+    case TF_REASON_REPLACED:
+      r->stats.replacements++;
+      break;
+    case TF_REASON_TIMEOUT:
+      r->stats.timeouts++;
+      break;
+    case TF_REASON_PROTOCOL_ERROR:
+      r->stats.protocol_errors++;
+      break;
+    default:
+      break;
+  }
+  if (!was_current)
+    r->stats.rejected++;
+  g_mutex_unlock (&r->stats_lock);
+
+  if (was_current)
+    set_current_peer_stats (r, NULL);
+
+  /* Close before reporting, so whoever reacts to the message already sees
+   * the peer's socket reset. */
+  {
+    GSocket *socket = p->socket;
+    if (reset)
+      close_with_reset (socket);
+    else
+      g_socket_close (socket, NULL);
+    g_object_unref (socket);
+    p->socket = NULL;
+  }
+
+  emit (r, was_current ? GST_TCP_FRAME_PEER_DISCONNECTED :
+      GST_TCP_FRAME_PEER_REJECTED, p, reason, error);
+  peer_free (p, FALSE);
+}
+
+static void
+apply_decisions (GstTcpFrameReceiver * r)
+{
+  guint i;
+
+  /* Handlers may add decisions (none do today), so walk by index. */
+  for (i = 0; i < r->decisions->len; i++) {
+    TfDecision d = g_array_index (r->decisions, TfDecision, i);
+    TfPeer *p = find_peer (r, d.peer);
+
+    if (!p)
+      continue;
+    switch (d.verdict) {
+      case TF_VERDICT_DROP:
+        GST_INFO_OBJECT (r->owner, "dropping %s peer %s:%u (%s)",
+            d.was_current ? "current" : "pending", p->address, p->port,
+            g_enum_get_value (g_type_class_peek (TF_TYPE_REASON),
+                d.reason)->value_nick);
+        peer_finish (r, p, d.was_current, d.reason, NULL);
+        break;
+      case TF_VERDICT_REPLACE:
+        GST_INFO_OBJECT (r->owner, "peer %s:%u is now current", p->address,
+            p->port);
+        set_current_peer_stats (r, p);
+        emit (r, GST_TCP_FRAME_PEER_CONNECTED, p, TF_REASON_NONE, NULL);
+        break;
+      case TF_VERDICT_KEEP:
+        break;
+    }
+  }
+  g_array_set_size (r->decisions, 0);
+}
+
+/* The peer ended on its own (closed, reset, protocol error). */
+static void
+peer_gone (GstTcpFrameReceiver * r, TfPeer * p, TfReason reason,
+    const GError * error)
+{
+  gboolean was_current = (tf_arbiter_current (r->arbiter) == p->id);
+
+  tf_arbiter_remove (r->arbiter, p->id, now_ns (), r->decisions);
+  peer_finish (r, p, was_current, reason, error);
+  apply_decisions (r);
+}
+
+static void
+peer_protocol_error (GstTcpFrameReceiver * r, TfPeer * p, const gchar * format,
+    ...) G_GNUC_PRINTF (3, 4);
+
+static void
+peer_protocol_error (GstTcpFrameReceiver * r, TfPeer * p, const gchar * format,
+    ...)
+{
+  GError *error;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (TF_FRAMER_ERROR, TF_FRAMER_ERROR_BAD_CAPS, format,
+      args);
+  va_end (args);
+  peer_gone (r, p, TF_REASON_PROTOCOL_ERROR, error);
+  g_error_free (error);
+}
+
+/* Caps and their consequences change rarely: work them out here, once. */
+static void
+peer_set_caps (TfPeer * p, GstCaps * caps)
+{
+  GstVideoInfo info;
+  GstStructure *s;
+  gint fps_n = 0, fps_d = 1;
+
+  gst_caps_replace (&p->caps, caps);
+  p->expected_size = 0;
+  p->duration = GST_CLOCK_TIME_NONE;
+  if (!caps)
+    return;
+
+  if (gst_caps_is_fixed (caps) && gst_video_info_from_caps (&info, caps))
+    p->expected_size = GST_VIDEO_INFO_SIZE (&info);
+  s = gst_caps_get_structure (caps, 0);
+  if (gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d)
+      && fps_n > 0 && fps_d > 0)
+    p->duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
+}
+
+/* The header framing's caps string arrived; FALSE after a protocol error. */
+static gboolean
+peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
+{
+  GstCaps *caps;
+
+  if (p->caps_string && strcmp (p->caps_string, str) == 0)
+    return TRUE;
+
+  caps = gst_caps_from_string (str);
+  if (!caps || !gst_caps_is_fixed (caps)) {
+    gchar *shown = g_strndup (str, 200);
+    gst_clear_caps (&caps);
+    peer_protocol_error (r, p, "unparsable caps \"%s\"", shown);
+    g_free (shown);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (r->owner, "peer %s:%u caps %" GST_PTR_FORMAT, p->address,
+      p->port, caps);
+  peer_set_caps (p, caps);
+  gst_caps_unref (caps);
+  g_free (p->caps_string);
+  p->caps_string = g_strdup (str);
+  return TRUE;
+}
+
+/* The framer knows the next frame's size: check it against the caps, then
+ * give it buffer memory to read the payload into. */
+static gboolean
+peer_prepare_frame (GstTcpFrameReceiver * r, TfPeer * p)
+{
+  const TfFrameInfo *info = tf_framer_frame_info (p->framer);
+
+  if (info->caps && !peer_update_caps (r, p, info->caps))
+    return FALSE;
+  if (!p->caps) {
+    peer_protocol_error (r, p, "the first frame carries no caps and the "
+        "caps property is not set");
+    return FALSE;
+  }
+  if (p->expected_size && info->size != p->expected_size) {
+    peer_protocol_error (r, p, "frame of %" G_GUINT64_FORMAT " bytes, but "
+        "the caps need %" G_GSIZE_FORMAT, info->size, p->expected_size);
+    return FALSE;
+  }
+
+  p->buffer = r->alloc (info->size, r->user_data);
+  if (!p->buffer || !gst_buffer_map (p->buffer, &p->map, GST_MAP_WRITE)) {
+    gst_clear_buffer (&p->buffer);
+    peer_protocol_error (r, p, "could not allocate a frame of %"
+        G_GUINT64_FORMAT " bytes", info->size);
+    return FALSE;
+  }
+  tf_framer_set_buffer (p->framer, p->map.data);
+  return TRUE;
+}
+
+static GstBuffer *
+peer_take_frame (GstTcpFrameReceiver * r, TfPeer * p)
+{
+  const TfFrameInfo *info = tf_framer_frame_info (p->framer);
+  guint64 size = info->size;
+  guint64 timestamp = info->timestamp;
+  GstBuffer *buf;
+  gpointer block;
+  gsize offset = 0, alloc_size = 0;
+
+  block = tf_framer_release_frame (p->framer, &offset, &alloc_size);
+  if (block) {
+    /* jpeg: the framer's own block becomes the buffer's memory. */
+    buf = gst_buffer_new_wrapped_full (0, block, alloc_size, offset, size,
+        block, g_free);
+  } else {
+    buf = p->buffer;
+    gst_buffer_unmap (buf, &p->map);
+    p->buffer = NULL;
+  }
+
+  if (timestamp != TF_TIMESTAMP_NONE) {
+    static GstCaps *unix_caps = NULL;
+    if (g_once_init_enter (&unix_caps)) {
+      GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-unix");
+      GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+      g_once_init_leave (&unix_caps, c);
+    }
+    gst_buffer_add_reference_timestamp_meta (buf, unix_caps, timestamp,
+        GST_CLOCK_TIME_NONE);
+  }
+  return buf;
+}
+
+typedef enum {
+  SERVICE_IDLE,                 /* nothing more to read now */
+  SERVICE_FRAME,                /* a frame for downstream */
+  SERVICE_GONE,                 /* the peer was dropped */
+  SERVICE_CANCELLED,
+} ServiceResult;
+
+/* Reads from one peer until it would block, leaves, or completes a frame
+ * that goes downstream. */
+static ServiceResult
+peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
+{
+  for (;;) {
+    guint8 *dst = NULL;
+    gsize len = 0;
+    GError *err = NULL;
+    gssize n;
+
+    switch (tf_framer_poll (p->framer, &dst, &len)) {
+      case TF_FRAMER_WANT_BYTES:
+        n = g_socket_receive_with_blocking (p->socket, (gchar *) dst, len,
+            FALSE, r->cancellable, &err);
+        if (n > 0) {
+          tf_framer_advance (p->framer, n);
+          break;
+        }
+        if (n == 0) {
+          GST_DEBUG_OBJECT (r->owner, "peer %s:%u closed", p->address,
+              p->port);
+          peer_gone (r, p, TF_REASON_CLOSED, NULL);
+          return SERVICE_GONE;
+        }
+        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+          g_error_free (err);
+          return SERVICE_IDLE;
+        }
+        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+          g_error_free (err);
+          return SERVICE_CANCELLED;
+        }
+        GST_DEBUG_OBJECT (r->owner, "peer %s:%u: %s", p->address, p->port,
+            err->message);
+        g_error_free (err);
+        peer_gone (r, p, TF_REASON_RESET, NULL);
+        return SERVICE_GONE;
+
+      case TF_FRAMER_WANT_BUFFER:
+        if (!peer_prepare_frame (r, p))
+          return SERVICE_GONE;
+        break;
+
+      case TF_FRAMER_FRAME_READY:{
+        GstBuffer *buf = peer_take_frame (r, p);
+        gboolean push = tf_arbiter_frame (r->arbiter, p->id, now_ns (),
+            r->decisions);
+
+        apply_decisions (r);
+        if (!push) {
+          /* A standby peer under peer-policy=keep: alive, not wanted. */
+          gst_buffer_unref (buf);
+          break;
+        }
+        if (!p->pushed_any) {
+          GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+          p->pushed_any = TRUE;
+        }
+        GST_BUFFER_DURATION (buf) = p->duration;
+        p->frames_pushed++;
+        {
+          const TfFramerCounters *c = tf_framer_get_counters (p->framer);
+          g_mutex_lock (&r->stats_lock);
+          r->stats.frames++;
+          r->stats.bytes += gst_buffer_get_size (buf);
+          r->stats.sequence_gaps += c->sequence_gaps - p->counted_gaps;
+          r->stats.skipped_bytes += c->skipped_bytes - p->counted_skipped;
+          g_mutex_unlock (&r->stats_lock);
+          p->counted_gaps = c->sequence_gaps;
+          p->counted_skipped = c->skipped_bytes;
+        }
+        *out = buf;
+        return SERVICE_FRAME;
+      }
+
+      case TF_FRAMER_FAILED:{
+        const GError *why = tf_framer_get_error (p->framer);
+        peer_gone (r, p, TF_REASON_PROTOCOL_ERROR, why);
+        return SERVICE_GONE;
+      }
+    }
+  }
+}
+
+static gboolean
+accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
+{
+  for (;;) {
+    GError *err = NULL;
+    GSocket *socket = g_socket_accept (listener, r->cancellable, &err);
+    GSocketAddress *sa;
+    TfPeer *p;
+
+    if (!socket) {
+      gboolean cancelled = g_error_matches (err, G_IO_ERROR,
+          G_IO_ERROR_CANCELLED);
+      if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)
+          && !cancelled)
+        GST_WARNING_OBJECT (r->owner, "accept failed: %s", err->message);
+      g_error_free (err);
+      return !cancelled;
+    }
+
+    g_socket_set_blocking (socket, FALSE);
+    p = g_new0 (TfPeer, 1);
+    p->id = ++r->next_id;
+    if (p->id == 0)
+      p->id = ++r->next_id;
+    p->socket = socket;
+    p->framer = tf_framer_new (&r->config.framer);
+    peer_set_caps (p, r->config.caps);
+    sa = g_socket_get_remote_address (socket, NULL);
+    if (G_IS_INET_SOCKET_ADDRESS (sa)) {
+      GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (sa);
+      p->address =
+          g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+      p->port = g_inet_socket_address_get_port (isa);
+    } else {
+      p->address = g_strdup ("unknown");
+    }
+    g_clear_object (&sa);
+    g_ptr_array_add (r->peers, p);
+
+    GST_INFO_OBJECT (r->owner, "accepted %s:%u", p->address, p->port);
+    g_mutex_lock (&r->stats_lock);
+    r->stats.connections++;
+    g_mutex_unlock (&r->stats_lock);
+
+    tf_arbiter_add (r->arbiter, p->id, now_ns (), r->decisions);
+    apply_decisions (r);
+  }
+}
+
+/* ---- public API ---- */
+
+GstTcpFrameReceiver *
+gst_tcp_frame_receiver_new (GstObject * owner,
+    GstTcpFramePeerEventFunc on_event, GstTcpFrameAllocFunc alloc,
+    gpointer user_data)
+{
+  GstTcpFrameReceiver *r = g_new0 (GstTcpFrameReceiver, 1);
+
+  r->owner = owner;
+  r->on_event = on_event;
+  r->alloc = alloc;
+  r->user_data = user_data;
+  r->listeners = g_ptr_array_new ();
+  r->peers = g_ptr_array_new ();
+  r->decisions = g_array_new (FALSE, FALSE, sizeof (TfDecision));
+  r->pollfds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  g_mutex_init (&r->stats_lock);
+  gst_tcp_frame_receiver_renew (r);
+  return r;
+}
+
+void
+gst_tcp_frame_receiver_free (GstTcpFrameReceiver * r)
+{
+  gst_tcp_frame_receiver_stop (r);
+  if (r->have_cancel_pollfd)
+    g_cancellable_release_fd (r->cancellable);
+  g_object_unref (r->cancellable);
+  g_ptr_array_free (r->listeners, TRUE);
+  g_ptr_array_free (r->peers, TRUE);
+  g_array_free (r->decisions, TRUE);
+  g_array_free (r->pollfds, TRUE);
+  gst_tcp_frame_receiver_stats_clear (&r->stats);
+  g_mutex_clear (&r->stats_lock);
+  gst_tcp_frame_receiver_config_clear (&r->config);
+  g_free (r);
+}
+
+void
+gst_tcp_frame_receiver_config_clear (GstTcpFrameReceiverConfig * config)
+{
+  g_clear_pointer (&config->host, g_free);
+  gst_clear_caps (&config->caps);
+}
+
+static GList *
+resolve_host (GstTcpFrameReceiver * r, const gchar * host, GError ** error)
+{
+  GInetAddress *addr = g_inet_address_new_from_string (host);
+  GResolver *resolver;
+  GList *addrs;
+
+  if (addr)
+    return g_list_prepend (NULL, addr);
+
+  resolver = g_resolver_get_default ();
+  addrs = g_resolver_lookup_by_name (resolver, host, r->cancellable, error);
+  g_object_unref (resolver);
+  return addrs;
+}
+
+static GSocket *
+listen_on (GInetAddress * addr, guint16 port, GError ** error)
+{
+  GSocketAddress *sa = g_inet_socket_address_new (addr, port);
+  GSocket *socket = g_socket_new (g_inet_address_get_family (addr),
+      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket) {
+    g_socket_set_blocking (socket, FALSE);
+    g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+    if (!g_socket_bind (socket, sa, TRUE, error)
+        || !g_socket_listen (socket, error))
+      g_clear_object (&socket);
+  }
+  g_object_unref (sa);
+  return socket;
+}
+
+gboolean
+gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
+    const GstTcpFrameReceiverConfig * config, GError ** error)
+{
+  GList *addrs, *l;
+  GError *first_error = NULL;
+
+  gst_tcp_frame_receiver_stop (r);
+  /* A previous run's stop left it cancelled. */
+  if (g_cancellable_is_cancelled (r->cancellable))
+    gst_tcp_frame_receiver_renew (r);
+  gst_tcp_frame_receiver_config_clear (&r->config);
+  r->config = *config;
+  r->config.host = g_strdup (config->host);
+  r->config.caps = config->caps ? gst_caps_ref (config->caps) : NULL;
+
+  addrs = resolve_host (r, config->host, error);
+  if (!addrs)
+    return FALSE;
+
+  /* A name like "localhost" means both 127.0.0.1 and ::1 to the cameras
+   * that use it, so listen on every address it resolves to, on one port. */
+  r->bound_port = config->port;
+  for (l = addrs; l; l = l->next) {
+    GError *err = NULL;
+    GSocket *socket = listen_on (l->data, r->bound_port, &err);
+
+    if (!socket) {
+      GST_DEBUG_OBJECT (r->owner, "not listening on %s: %s",
+          g_inet_address_to_string (l->data), err->message);
+      if (!first_error)
+        first_error = err;
+      else
+        g_error_free (err);
+      continue;
+    }
+    if (r->bound_port == 0) {
+      GSocketAddress *local = g_socket_get_local_address (socket, NULL);
+      r->bound_port =
+          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+      g_object_unref (local);
+    }
+    g_ptr_array_add (r->listeners, socket);
+  }
+  g_resolver_free_addresses (addrs);
+
+  if (r->listeners->len == 0) {
+    g_propagate_error (error, first_error);
+    return FALSE;
+  }
+  g_clear_error (&first_error);
+
+  r->arbiter = tf_arbiter_new (config->policy, config->max_pending,
+      config->timeout_ns);
+  GST_INFO_OBJECT (r->owner, "listening on %s port %u", config->host,
+      r->bound_port);
+  return TRUE;
+}
+
+void
+gst_tcp_frame_receiver_stop (GstTcpFrameReceiver * r)
+{
+  guint i;
+
+  for (i = 0; i < r->peers->len; i++)
+    peer_free (g_ptr_array_index (r->peers, i), TRUE);
+  g_ptr_array_set_size (r->peers, 0);
+  r->hot_peer = NULL;
+  for (i = 0; i < r->listeners->len; i++) {
+    GSocket *socket = g_ptr_array_index (r->listeners, i);
+    g_socket_close (socket, NULL);
+    g_object_unref (socket);
+  }
+  g_ptr_array_set_size (r->listeners, 0);
+  g_clear_pointer (&r->arbiter, tf_arbiter_free);
+  g_array_set_size (r->decisions, 0);
+  set_current_peer_stats (r, NULL);
+}
+
+guint16
+gst_tcp_frame_receiver_get_port (GstTcpFrameReceiver * r)
+{
+  return r->bound_port;
+}
+
+void
+gst_tcp_frame_receiver_cancel (GstTcpFrameReceiver * r)
+{
+  g_cancellable_cancel (r->cancellable);
+}
+
+void
+gst_tcp_frame_receiver_renew (GstTcpFrameReceiver * r)
+{
+  if (r->cancellable) {
+    if (r->have_cancel_pollfd)
+      g_cancellable_release_fd (r->cancellable);
+    g_object_unref (r->cancellable);
+  }
+  r->cancellable = g_cancellable_new ();
+  r->have_cancel_pollfd =
+      g_cancellable_make_pollfd (r->cancellable, &r->cancel_pollfd);
+}
+
+static void
+add_pollfd (GstTcpFrameReceiver * r, GSocket * socket)
+{
+  GPollFD pfd = { g_socket_get_fd (socket), G_IO_IN | G_IO_ERR | G_IO_HUP, 0 };
+  g_array_append_val (r->pollfds, pfd);
+}
+
+GstTcpFrameReceiveResult
+gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
+    GstCaps ** caps, GError ** error)
+{
+  g_return_val_if_fail (r->arbiter != NULL, GST_TCP_FRAME_RECEIVE_ERROR);
+
+  for (;;) {
+    gint64 now, deadline;
+    gint timeout_ms, n;
+    guint i, n_listeners = r->listeners->len;
+    GPtrArray *polled;
+
+    if (g_cancellable_is_cancelled (r->cancellable))
+      return GST_TCP_FRAME_RECEIVE_FLUSHING;
+
+    now = now_ns ();
+    tf_arbiter_expire (r->arbiter, now, r->decisions);
+    apply_decisions (r);
+
+    if (r->hot_peer && now - r->last_poll < HOT_PEER_POLL_INTERVAL_NS) {
+      TfPeer *p = r->hot_peer;
+      switch (peer_service (r, p, buffer)) {
+        case SERVICE_FRAME:
+          *caps = p->caps;
+          return GST_TCP_FRAME_RECEIVE_OK;
+        case SERVICE_CANCELLED:
+          return GST_TCP_FRAME_RECEIVE_FLUSHING;
+        default:
+          r->hot_peer = NULL;
+          break;
+      }
+    }
+
+    g_array_set_size (r->pollfds, 0);
+    if (r->have_cancel_pollfd)
+      g_array_append_val (r->pollfds, r->cancel_pollfd);
+    for (i = 0; i < n_listeners; i++)
+      add_pollfd (r, g_ptr_array_index (r->listeners, i));
+    /* Peers may leave while we service the poll's results; keep our own
+     * list of which peer each pollfd belongs to, by id. */
+    polled = g_ptr_array_sized_new (r->peers->len);
+    for (i = 0; i < r->peers->len; i++) {
+      TfPeer *p = g_ptr_array_index (r->peers, i);
+      add_pollfd (r, p->socket);
+      g_ptr_array_add (polled, GUINT_TO_POINTER (p->id));
+    }
+
+    deadline = tf_arbiter_next_deadline (r->arbiter);
+    if (deadline < 0)
+      timeout_ms = -1;
+    else if (deadline <= now)
+      timeout_ms = 0;
+    else
+      timeout_ms = (gint) MIN ((deadline - now + GST_MSECOND - 1) / GST_MSECOND,
+          G_MAXINT);
+
+    n = g_poll ((GPollFD *) r->pollfds->data, r->pollfds->len, timeout_ms);
+    r->last_poll = now_ns ();
+    if (n < 0) {
+      int e = errno;
+      g_ptr_array_free (polled, TRUE);
+      if (e == EINTR)
+        continue;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
+          "poll failed: %s", g_strerror (e));
+      return GST_TCP_FRAME_RECEIVE_ERROR;
+    }
+    if (n == 0) {
+      g_ptr_array_free (polled, TRUE);
+      continue;                 /* a deadline: expire at the loop's top */
+    }
+
+    {
+      GPollFD *fds = (GPollFD *) r->pollfds->data;
+      guint base = r->have_cancel_pollfd ? 1 : 0;
+
+      if (base && fds[0].revents) {
+        g_ptr_array_free (polled, TRUE);
+        return GST_TCP_FRAME_RECEIVE_FLUSHING;
+      }
+
+      for (i = 0; i < polled->len; i++) {
+        GPollFD *pfd = &fds[base + n_listeners + i];
+        TfPeer *p;
+
+        if (!pfd->revents)
+          continue;
+        p = find_peer (r, GPOINTER_TO_UINT (g_ptr_array_index (polled, i)));
+        if (!p)
+          continue;
+        switch (peer_service (r, p, buffer)) {
+          case SERVICE_FRAME:
+            r->hot_peer = p;
+            *caps = p->caps;
+            g_ptr_array_free (polled, TRUE);
+            return GST_TCP_FRAME_RECEIVE_OK;
+          case SERVICE_CANCELLED:
+            g_ptr_array_free (polled, TRUE);
+            return GST_TCP_FRAME_RECEIVE_FLUSHING;
+          default:
+            break;
+        }
+      }
+      g_ptr_array_free (polled, TRUE);
+
+      /* New connections last: a camera's frame already waiting in the
+       * socket goes out before a newcomer is looked at. */
+      for (i = 0; i < n_listeners; i++) {
+        if (fds[base + i].revents
+            && !accept_peers (r, g_ptr_array_index (r->listeners, i)))
+          return GST_TCP_FRAME_RECEIVE_FLUSHING;
+      }
+    }
+  }
+}
+
+void
+gst_tcp_frame_receiver_drop_current (GstTcpFrameReceiver * r, TfReason reason,
+    const GError * why)
+{
+  TfPeer *p;
+
+  if (!r->arbiter)
+    return;
+  p = find_peer (r, tf_arbiter_current (r->arbiter));
+  if (p)
+    peer_gone (r, p, reason, why);
+}
+
+void
+gst_tcp_frame_receiver_get_stats (GstTcpFrameReceiver * r,
+    GstTcpFrameReceiverStats * stats)
+{
+  g_mutex_lock (&r->stats_lock);
+  *stats = r->stats;
+  stats->peer_address = g_strdup (r->stats.peer_address);
+  g_mutex_unlock (&r->stats_lock);
+}
+
+void
+gst_tcp_frame_receiver_stats_clear (GstTcpFrameReceiverStats * stats)
+{
+  g_clear_pointer (&stats->peer_address, g_free);
+}
+
+TfStatus
+gst_tcp_frame_receiver_get_status (GstTcpFrameReceiver * r)
+{
+  TfStatus status;
+
+  g_mutex_lock (&r->stats_lock);
+  status = r->stats.peer_address ? TF_STATUS_STREAMING : TF_STATUS_WAITING;
+  g_mutex_unlock (&r->stats_lock);
+  return status;
+}

@@ -1,0 +1,21 @@
+#include <gst/check/gstcheck.h>
+#include "tf-testpeer.h"
+
+GST_START_TEST (test_badinput_placeholder)
+{
+}
+
+GST_END_TEST;
+
+static Suite *
+badinput_suite (void)
+{
+  Suite *s = suite_create ("badinput");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_badinput_placeholder);
+  return s;
+}
+
+GST_CHECK_MAIN (badinput);

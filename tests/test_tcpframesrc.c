@@ -1,0 +1,581 @@
+/* tcpframesrc element tests: framings, caps, timestamps, stats, messages.
+ *
+ * Every test listens on 127.0.0.1 port 0 and reads current-port back. */
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+#include "tf-testpeer.h"
+#include "tf-framer.h"
+
+#define WAIT_MS 3000
+#define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
+
+static gchar *
+message_string (GstMessage * msg, const gchar * field)
+{
+  const gchar *v = gst_structure_get_string (gst_message_get_structure (msg),
+      field);
+  return g_strdup (v);
+}
+
+static gint
+message_int (GstMessage * msg, const gchar * field)
+{
+  gint v = -1;
+  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), field,
+          &v), "message has no int %s", field);
+  return v;
+}
+
+GST_START_TEST (test_src_header_frames_byte_exact)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  GstCaps *caps;
+  GstMessage *msg;
+  guint32 seq;
+
+  for (seq = 0; seq < 5; seq++) {
+    guint8 *payload = tf_test_payload (seq, 8);
+    tf_test_peer_send_header_frame (cam, seq == 0 ? GRAY8_4x2 : NULL,
+        payload, 8, seq);
+    g_free (payload);
+  }
+
+  for (seq = 0; seq < 5; seq++) {
+    GstBuffer *buf = tf_test_pull (h, WAIT_MS);
+    guint8 *payload = tf_test_payload (seq, 8);
+
+    tf_test_assert_buffer_equals (buf, payload, 8);
+    /* Only the peer's first buffer is a discontinuity. */
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (buf,
+            GST_BUFFER_FLAG_DISCONT), seq == 0);
+    fail_unless (GST_BUFFER_PTS_IS_VALID (buf), "frame %u has no timestamp",
+        seq);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), GST_SECOND / 25);
+    g_free (payload);
+    gst_buffer_unref (buf);
+  }
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  {
+    GstCaps *expected = gst_caps_from_string (GRAY8_4x2);
+    fail_unless (gst_caps_is_equal (caps, expected));
+    gst_caps_unref (expected);
+  }
+  gst_caps_unref (caps);
+
+  msg = tf_test_wait_message (h, "tcpframesrc-connected", WAIT_MS);
+  fail_unless (msg != NULL);
+  {
+    gchar *addr = message_string (msg, "address");
+    fail_unless_equals_string (addr, "127.0.0.1");
+    fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
+    g_free (addr);
+  }
+  gst_message_unref (msg);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 5);
+  fail_unless_equals_uint64 (tf_test_stat (h, "bytes"), 40);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 0);
+  {
+    GstStructure *s = NULL;
+    gint port = 0;
+    g_object_get (h->element, "stats", &s, NULL);
+    fail_unless_equals_string (gst_structure_get_string (s, "peer-address"),
+        "127.0.0.1");
+    fail_unless (gst_structure_get_int (s, "peer-port", &port));
+    fail_unless_equals_int (port, cam->local_port);
+    gst_structure_free (s);
+  }
+
+  tf_test_peer_close (cam);
+  msg = tf_test_wait_message (h, "tcpframesrc-disconnected", WAIT_MS);
+  fail_unless (msg != NULL);
+  {
+    gchar *reason = message_string (msg, "reason");
+    guint64 frames = 0;
+    fail_unless_equals_string (reason, "closed");
+    fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
+            "frames", &frames));
+    fail_unless_equals_uint64 (frames, 5);
+    g_free (reason);
+  }
+  gst_message_unref (msg);
+
+  /* No EOS, no error: the source just waits for the next camera. */
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  fail_unless (gst_bus_pop_filtered (tf_test_src_bus (h),
+          GST_MESSAGE_ERROR | GST_MESSAGE_EOS) == NULL);
+  {
+    GstEvent *ev;
+    while ((ev = gst_harness_try_pull_event (h))) {
+      fail_if (GST_EVENT_TYPE (ev) == GST_EVENT_EOS, "EOS after a peer left");
+      gst_event_unref (ev);
+    }
+  }
+
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_header_sequence_gaps_and_capture_time)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  guint8 payload[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  guint8 frame[TF_HEADER_SIZE + sizeof (GRAY8_4x2) - 1 + 8];
+  guint32 seqs[] = { 10, 11, 13, 14, 20 };
+  GstCaps *unix_caps = gst_caps_new_empty_simple ("timestamp/x-unix");
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (seqs); i++) {
+    gsize caps_len = i == 0 ? strlen (GRAY8_4x2) : 0;
+    tf_header_write (frame, caps_len, 8, seqs[i], 1000 + i);
+    memcpy (frame + TF_HEADER_SIZE, GRAY8_4x2, caps_len);
+    memcpy (frame + TF_HEADER_SIZE + caps_len, payload, 8);
+    tf_test_peer_send (cam, frame, TF_HEADER_SIZE + caps_len + 8);
+  }
+  for (i = 0; i < G_N_ELEMENTS (seqs); i++) {
+    GstBuffer *buf = tf_test_pull (h, WAIT_MS);
+    GstReferenceTimestampMeta *meta;
+
+    tf_test_assert_buffer_equals (buf, payload, 8);
+    /* The camera's capture time travels with the frame. */
+    meta = gst_buffer_get_reference_timestamp_meta (buf, unix_caps);
+    fail_unless (meta != NULL, "frame %u lacks its capture time", i);
+    fail_unless_equals_uint64 (meta->timestamp, 1000 + i);
+    gst_buffer_unref (buf);
+  }
+  /* 11->13 and 14->20 are two gaps. */
+  fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 2);
+
+  gst_caps_unref (unix_caps);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_header_caps_renegotiation)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  const gchar *big = "video/x-raw,format=GRAY8,width=8,height=2,framerate=50/1";
+  guint8 *small_frame = tf_test_payload (1, 8);
+  guint8 *big_frame = tf_test_payload (2, 16);
+  GstBuffer *buf;
+  GstCaps *caps, *expected;
+
+  tf_test_peer_send_header_frame (cam, GRAY8_4x2, small_frame, 8, 0);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, small_frame, 8);
+  gst_buffer_unref (buf);
+
+  tf_test_peer_send_header_frame (cam, big, big_frame, 16, 1);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, big_frame, 16);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), GST_SECOND / 50);
+  gst_buffer_unref (buf);
+
+  /* The new caps reached downstream before the frame that needs them. */
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  expected = gst_caps_from_string (big);
+  fail_unless (gst_caps_is_equal (caps, expected), "caps were not renegotiated");
+  gst_caps_unref (caps);
+  gst_caps_unref (expected);
+
+  /* A frame without caps keeps the latest ones. */
+  tf_test_peer_send_header_frame (cam, NULL, big_frame, 16, 2);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, big_frame, 16);
+  gst_buffer_unref (buf);
+
+  g_free (small_frame);
+  g_free (big_frame);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_header_caps_from_property)
+{
+  /* A camera that never sends caps works when the caps property has them. */
+  GstHarness *h = tf_test_src_new ("caps=" GRAY8_4x2);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  guint8 *payload = tf_test_payload (3, 8);
+  GstBuffer *buf;
+
+  tf_test_peer_send_header_frame (cam, NULL, payload, 8, 0);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, payload, 8);
+  gst_buffer_unref (buf);
+  g_free (payload);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+static void
+check_raw_frames (GstHarness * h, gsize frame_size, guint n_frames,
+    gsize chunk)
+{
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  gsize total = frame_size * n_frames, off;
+  guint8 *stream = g_malloc (total);
+  guint i;
+
+  for (i = 0; i < n_frames; i++) {
+    guint8 *p = tf_test_payload (i, frame_size);
+    memcpy (stream + i * frame_size, p, frame_size);
+    g_free (p);
+  }
+  /* Chunks that do not line up with frames: the element reassembles. */
+  for (off = 0; off < total; off += chunk)
+    tf_test_peer_send (cam, stream + off, MIN (chunk, total - off));
+
+  for (i = 0; i < n_frames; i++) {
+    GstBuffer *buf = tf_test_pull (h, WAIT_MS);
+    tf_test_assert_buffer_equals (buf, stream + i * frame_size, frame_size);
+    gst_buffer_unref (buf);
+  }
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  g_free (stream);
+  tf_test_peer_close (cam);
+}
+
+GST_START_TEST (test_src_raw_frame_size)
+{
+  GstHarness *h = tf_test_src_new ("framing=raw frame-size=1000");
+  check_raw_frames (h, 1000, 6, 777);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_raw_size_from_caps)
+{
+  /* 16x4 RGB: GstVideoInfo rounds each 48-byte row to itself, 192 bytes. */
+  GstHarness *h = tf_test_src_new ("framing=raw "
+      "caps=video/x-raw,format=RGB,width=16,height=4,framerate=10/1");
+  GstCaps *caps;
+  check_raw_frames (h, 16 * 4 * 3, 4, 100);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  fail_unless_equals_string (gst_structure_get_name (gst_caps_get_structure
+          (caps, 0)), "video/x-raw");
+  gst_caps_unref (caps);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_raw_large_frames_use_pool)
+{
+  /* 1080p GRAY8: frames stream through recycled buffers. */
+  GstHarness *h = tf_test_src_new ("framing=raw "
+      "caps=video/x-raw,format=GRAY8,width=1920,height=1080,framerate=30/1");
+  check_raw_frames (h, 1920 * 1080, 3, 65536);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_length_formats)
+{
+  static const struct {
+    const gchar *name;
+    TfLengthFormat fmt;
+  } formats[] = {
+    {"u16be", TF_LENGTH_FORMAT_U16BE}, {"u16le", TF_LENGTH_FORMAT_U16LE},
+    {"u32be", TF_LENGTH_FORMAT_U32BE}, {"u32le", TF_LENGTH_FORMAT_U32LE},
+    {"u64be", TF_LENGTH_FORMAT_U64BE}, {"u64le", TF_LENGTH_FORMAT_U64LE},
+  };
+  guint f;
+
+  for (f = 0; f < G_N_ELEMENTS (formats); f++) {
+    gchar *props = g_strdup_printf ("framing=length length-format=%s",
+        formats[f].name);
+    GstHarness *h = tf_test_src_new (props);
+    TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+    guint width = tf_length_format_width (formats[f].fmt);
+    gsize sizes[] = { 1, 300, 70000 % 65536 + 5 };
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+      guint8 prefix[8];
+      guint8 *payload = tf_test_payload (i, sizes[i]);
+      tf_length_write (formats[f].fmt, sizes[i], prefix);
+      tf_test_peer_send (cam, prefix, width);
+      tf_test_peer_send (cam, payload, sizes[i]);
+      g_free (payload);
+    }
+    for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+      GstBuffer *buf = tf_test_pull (h, WAIT_MS);
+      guint8 *payload = tf_test_payload (i, sizes[i]);
+      tf_test_assert_buffer_equals (buf, payload, sizes[i]);
+      g_free (payload);
+      gst_buffer_unref (buf);
+    }
+    tf_test_peer_close (cam);
+    tf_test_src_free (h);
+    g_free (props);
+  }
+}
+
+GST_END_TEST;
+
+/* A minimal image with a real marker structure: SOI, an APP1 segment that
+ * hides a thumbnail's FFD8..FFD9, a DQT segment containing FF D9, SOS,
+ * entropy data with stuffing and a restart marker, EOI. */
+static guint8 *
+make_jpeg (guint8 tag, gsize * len)
+{
+  static const guint8 head[] = {
+    0xff, 0xd8,
+    0xff, 0xe1, 0x00, 0x0a, 'E', 'x', 'i', 'f', 0xff, 0xd8, 0xff, 0xd9,
+    0xff, 0xdb, 0x00, 0x06, 0x00, 0xff, 0xd9, 0x10,
+    0xff, 0xda, 0x00, 0x04, 0x01, 0x00,
+  };
+  static const guint8 tail[] = { 0xff, 0x00, 0x12, 0xff, 0xd0, 0x34, 0xff, 0xd9 };
+  guint8 *img = g_malloc (sizeof (head) + 3 + sizeof (tail));
+
+  memcpy (img, head, sizeof (head));
+  img[sizeof (head)] = tag;
+  img[sizeof (head) + 1] = 0x55;
+  img[sizeof (head) + 2] = tag ^ 0xaa;
+  memcpy (img + sizeof (head) + 3, tail, sizeof (tail));
+  *len = sizeof (head) + 3 + sizeof (tail);
+  return img;
+}
+
+GST_START_TEST (test_src_jpeg_images_and_garbage)
+{
+  GstHarness *h = tf_test_src_new ("framing=jpeg");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  static const guint8 garbage[] = { 0x00, 0x11, 0xff, 0x22, 0xd9 };
+  gsize len1, len2;
+  guint8 *img1 = make_jpeg (1, &len1), *img2 = make_jpeg (2, &len2);
+  GstBuffer *buf;
+  GstCaps *caps;
+
+  tf_test_peer_send (cam, garbage, sizeof (garbage));
+  tf_test_peer_send (cam, img1, len1);
+  tf_test_peer_send (cam, garbage, 3);
+  tf_test_peer_send (cam, img2, len2);
+
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, img1, len1);
+  gst_buffer_unref (buf);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, img2, len2);
+  gst_buffer_unref (buf);
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "image/jpeg"));
+  gst_caps_unref (caps);
+  fail_unless_equals_uint64 (tf_test_stat (h, "skipped-bytes"),
+      sizeof (garbage) + 3);
+
+  g_free (img1);
+  g_free (img2);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_live_no_preroll)
+{
+  GstElement *src = gst_element_factory_make ("tcpframesrc", NULL);
+  gint port = -1;
+  TfStatus status;
+
+  fail_unless (src != NULL);
+  g_object_set (src, "host", "127.0.0.1", "port", 0, NULL);
+  g_object_get (src, "status", &status, NULL);
+  fail_unless_equals_int (status, 0);   /* stopped */
+  /* A live source: reaching PAUSED does not wait for a camera. */
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_NO_PREROLL);
+  g_object_get (src, "current-port", &port, "status", &status, NULL);
+  fail_unless (port > 0);
+  fail_unless_equals_int (status, 1);   /* waiting */
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_get (src, "current-port", &port, NULL);
+  fail_unless_equals_int (port, 0);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+static void
+on_notify (GObject * obj, GParamSpec * pspec, gpointer user_data)
+{
+  GPtrArray *seen = user_data;
+  gint v = 0;
+
+  g_object_get (obj, pspec->name, &v, NULL);
+  g_ptr_array_add (seen, g_strdup_printf ("%s=%d", pspec->name, v));
+}
+
+GST_START_TEST (test_src_status_and_port_notify)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("tcpframesrc", NULL, "src");
+  GPtrArray *seen = g_ptr_array_new_with_free_func (g_free);
+  TfTestPeer *cam;
+  guint8 *payload = tf_test_payload (0, 8);
+  GstBuffer *buf;
+  gint port;
+  gint64 deadline;
+  guint i;
+  gboolean streaming_seen = FALSE, waiting_again = FALSE;
+
+  g_object_set (h->element, "host", "127.0.0.1", "port", 0, NULL);
+  g_signal_connect (h->element, "notify::status", G_CALLBACK (on_notify), seen);
+  g_signal_connect (h->element, "notify::current-port", G_CALLBACK (on_notify),
+      seen);
+  gst_harness_play (h);
+  g_object_get (h->element, "current-port", &port, NULL);
+
+  cam = tf_test_peer_connect (port);
+  tf_test_peer_send_header_frame (cam, GRAY8_4x2, payload, 8, 0);
+  buf = tf_test_pull (h, WAIT_MS);
+  fail_unless (buf != NULL);
+  gst_buffer_unref (buf);
+  tf_test_peer_close (cam);
+
+  /* status returns to waiting once the peer is gone. */
+  deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (g_get_monotonic_time () < deadline) {
+    TfStatus status;
+    g_object_get (h->element, "status", &status, NULL);
+    if (status == 1)
+      break;
+    g_usleep (1000);
+  }
+
+  for (i = 0; i < seen->len; i++) {
+    const gchar *s = g_ptr_array_index (seen, i);
+    if (g_str_equal (s, "status=2"))
+      streaming_seen = TRUE;
+    if (streaming_seen && g_str_equal (s, "status=1"))
+      waiting_again = TRUE;
+  }
+  fail_unless (g_str_has_prefix (g_ptr_array_index (seen, 0), "current-port=")
+      || g_str_has_prefix (g_ptr_array_index (seen, 1), "current-port="));
+  fail_unless (streaming_seen, "status never notified streaming");
+  fail_unless (waiting_again, "status never went back to waiting");
+
+  g_free (payload);
+  gst_harness_teardown (h);
+  g_ptr_array_unref (seen);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_bad_config_fails_clearly)
+{
+  static const gchar *bad[][2] = {
+    {"framing", "raw"},         /* no frame-size, no caps */
+  };
+  GstElement *src = gst_element_factory_make ("tcpframesrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (src, bus);
+  g_object_set (src, "host", "127.0.0.1", "port", 0, NULL);
+  gst_util_set_object_arg (G_OBJECT (src), bad[0][0], bad[0][1]);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message for framing=raw without size");
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "frame-size") != NULL, "unclear: %s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  /* ...and only that one: no vague second error after it. */
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  gst_element_set_state (src, GST_STATE_NULL);
+
+  /* frame-size that contradicts the caps */
+  g_object_set (src, "frame-size", 10, NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "caps", GRAY8_4x2);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "does not match") != NULL, "unclear: %s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_port_in_use_fails_clearly)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  GstElement *src = gst_element_factory_make ("tcpframesrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (src, bus);
+  g_object_set (src, "host", "127.0.0.1", "port", tf_test_src_port (h), NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "Could not listen") != NULL, "unclear: %s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+static Suite *
+tcpframesrc_suite (void)
+{
+  Suite *s = suite_create ("tcpframesrc");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_src_header_frames_byte_exact);
+  tcase_add_test (tc, test_src_header_sequence_gaps_and_capture_time);
+  tcase_add_test (tc, test_src_header_caps_renegotiation);
+  tcase_add_test (tc, test_src_header_caps_from_property);
+  tcase_add_test (tc, test_src_raw_frame_size);
+  tcase_add_test (tc, test_src_raw_size_from_caps);
+  tcase_add_test (tc, test_src_raw_large_frames_use_pool);
+  tcase_add_test (tc, test_src_length_formats);
+  tcase_add_test (tc, test_src_jpeg_images_and_garbage);
+  tcase_add_test (tc, test_src_live_no_preroll);
+  tcase_add_test (tc, test_src_status_and_port_notify);
+  tcase_add_test (tc, test_src_bad_config_fails_clearly);
+  tcase_add_test (tc, test_src_port_in_use_fails_clearly);
+  return s;
+}
+
+GST_CHECK_MAIN (tcpframesrc);

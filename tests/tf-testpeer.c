@@ -1,0 +1,359 @@
+/* Test helpers: a scriptable camera peer, and a tcpframesrc under a harness. */
+#include "tf-testpeer.h"
+
+#include <gst/check/gstcheck.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "tf-framer.h"
+
+static GSocket *
+peer_socket_new (guint16 local_port, GError ** error)
+{
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket && local_port) {
+    GInetAddress *any = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *sa = g_inet_socket_address_new (any, local_port);
+    gboolean ok = g_socket_bind (socket, sa, TRUE, error);
+
+    g_object_unref (sa);
+    g_object_unref (any);
+    if (!ok)
+      g_clear_object (&socket);
+  }
+  return socket;
+}
+
+TfTestPeer *
+tf_test_peer_try_connect_from (guint16 port, guint16 local_port)
+{
+  GError *err = NULL;
+  GSocket *socket = peer_socket_new (local_port, &err);
+  GInetAddress *lo;
+  GSocketAddress *sa, *local;
+  TfTestPeer *peer;
+
+  if (!socket) {
+    GST_INFO ("socket/bind failed: %s", err->message);
+    g_error_free (err);
+    return NULL;
+  }
+  lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  sa = g_inet_socket_address_new (lo, port);
+  g_object_unref (lo);
+  /* Bounded: a connect to loopback either completes or is refused. */
+  g_socket_set_timeout (socket, 5);
+  if (!g_socket_connect (socket, sa, NULL, &err)) {
+    GST_INFO ("connect failed: %s", err->message);
+    g_error_free (err);
+    g_object_unref (sa);
+    g_object_unref (socket);
+    return NULL;
+  }
+  g_object_unref (sa);
+
+  peer = g_new0 (TfTestPeer, 1);
+  peer->socket = socket;
+  local = g_socket_get_local_address (socket, NULL);
+  peer->local_port =
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  g_object_unref (local);
+  return peer;
+}
+
+TfTestPeer *
+tf_test_peer_connect_from (guint16 port, guint16 local_port)
+{
+  TfTestPeer *peer = tf_test_peer_try_connect_from (port, local_port);
+
+  fail_unless (peer != NULL, "could not connect to 127.0.0.1:%u from port %u",
+      port, local_port);
+  return peer;
+}
+
+TfTestPeer *
+tf_test_peer_connect (guint16 port)
+{
+  return tf_test_peer_connect_from (port, 0);
+}
+
+void
+tf_test_peer_send (TfTestPeer * peer, const void *data, gsize len)
+{
+  GError *err = NULL;
+  gsize done = 0;
+
+  while (done < len) {
+    gssize n = g_socket_send (peer->socket, (const gchar *) data + done,
+        len - done, NULL, &err);
+    fail_unless (n > 0, "send failed: %s", err ? err->message : "?");
+    done += n;
+  }
+}
+
+void
+tf_test_peer_send_header_frame (TfTestPeer * peer, const gchar * caps,
+    const guint8 * payload, gsize len, guint32 sequence)
+{
+  gsize caps_len = caps ? strlen (caps) : 0;
+  gsize total = TF_HEADER_SIZE + caps_len + len;
+  guint8 *msg = g_malloc (total);
+
+  tf_header_write (msg, caps_len, len, sequence, TF_TIMESTAMP_NONE);
+  if (caps_len)
+    memcpy (msg + TF_HEADER_SIZE, caps, caps_len);
+  memcpy (msg + TF_HEADER_SIZE + caps_len, payload, len);
+  /* One send, so a frame never straddles a test's later action. */
+  tf_test_peer_send (peer, msg, total);
+  g_free (msg);
+}
+
+TfTestPeerEnd
+tf_test_peer_wait_end (TfTestPeer * peer, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_GINT64_CONSTANT (1000);
+  TfTestPeerEnd end = TF_TEST_PEER_STILL_OPEN;
+
+  for (;;) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    GError *err = NULL;
+    gchar buf[256];
+    gssize n;
+
+    if (left <= 0)
+      break;
+    if (!g_socket_condition_timed_wait (peer->socket, G_IO_IN, left, NULL,
+            &err)) {
+      g_clear_error (&err);
+      break;
+    }
+    n = g_socket_receive_with_blocking (peer->socket, buf, sizeof (buf), FALSE,
+        NULL, &err);
+    if (n == 0) {
+      end = TF_TEST_PEER_GOT_FIN;
+      break;
+    }
+    if (n < 0) {
+      gboolean reset = g_error_matches (err, G_IO_ERROR,
+          G_IO_ERROR_CONNECTION_CLOSED);
+      gboolean would_block = g_error_matches (err, G_IO_ERROR,
+          G_IO_ERROR_WOULD_BLOCK);
+      GST_INFO ("peer recv: %s", err->message);
+      g_error_free (err);
+      if (would_block)
+        continue;
+      end = reset ? TF_TEST_PEER_GOT_RESET : TF_TEST_PEER_GOT_FIN;
+      break;
+    }
+    /* The element never sends data; ignore anything else. */
+  }
+  return end;
+}
+
+void
+tf_test_peer_free (TfTestPeer * peer)
+{
+  if (!peer)
+    return;
+  g_socket_close (peer->socket, NULL);
+  g_object_unref (peer->socket);
+  g_free (peer);
+}
+
+void
+tf_test_peer_close (TfTestPeer * peer)
+{
+  g_socket_shutdown (peer->socket, FALSE, TRUE, NULL);
+  tf_test_peer_free (peer);
+}
+
+void
+tf_test_peer_reset (TfTestPeer * peer)
+{
+  struct linger lg = { 1, 0 };
+
+  setsockopt (g_socket_get_fd (peer->socket), SOL_SOCKET, SO_LINGER, &lg,
+      sizeof (lg));
+  tf_test_peer_free (peer);
+}
+
+guint8 *
+tf_test_payload (guint32 sequence, gsize size)
+{
+  guint8 *p = g_malloc (size);
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    p[i] = (guint8) ((i * 31u) ^ (sequence * 97u) ^ (i >> 8));
+  return p;
+}
+
+/* ---- the element side ---- */
+
+GstHarness *
+tf_test_src_new (const gchar * props)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("tcpframesrc", NULL, "src");
+  GstBus *bus = gst_bus_new ();
+  gchar **tokens;
+  guint i;
+
+  gst_element_set_bus (h->element, bus);
+  gst_object_unref (bus);
+  /* Frames are timestamped at arrival on the pipeline clock. */
+  gst_harness_use_systemclock (h);
+
+  g_object_set (h->element, "host", "127.0.0.1", "port", 0, NULL);
+  tokens = g_strsplit (props ? props : "", " ", -1);
+  for (i = 0; tokens[i]; i++) {
+    gchar **kv;
+    if (!*tokens[i])
+      continue;
+    kv = g_strsplit (tokens[i], "=", 2);
+    fail_unless (kv[1] != NULL, "bad property token '%s'", tokens[i]);
+    gst_util_set_object_arg (G_OBJECT (h->element), kv[0], kv[1]);
+    g_strfreev (kv);
+  }
+  g_strfreev (tokens);
+
+  gst_harness_play (h);
+  fail_unless (tf_test_src_port (h) != 0, "tcpframesrc did not bind a port");
+  return h;
+}
+
+guint16
+tf_test_src_port (GstHarness * h)
+{
+  gint port = 0;
+
+  g_object_get (h->element, "current-port", &port, NULL);
+  return port;
+}
+
+GstBus *
+tf_test_src_bus (GstHarness * h)
+{
+  return GST_ELEMENT_BUS (h->element);
+}
+
+GstBuffer *
+tf_test_pull (GstHarness * h, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_GINT64_CONSTANT (1000);
+
+  /* The harness offers no timed pull; poll with a deadline. */
+  for (;;) {
+    GstBuffer *buf = gst_harness_try_pull (h);
+    if (buf)
+      return buf;
+    if (g_get_monotonic_time () >= deadline)
+      return NULL;
+    g_usleep (500);
+  }
+}
+
+/* Messages read from the bus but not yet asked for, oldest first: waiting
+ * for one kind of message must not lose the others. */
+static GQueue *
+stash_of (GstHarness * h)
+{
+  GQueue *q = g_object_get_data (G_OBJECT (h->element), "tf-test-stash");
+
+  if (!q) {
+    q = g_queue_new ();
+    g_object_set_data_full (G_OBJECT (h->element), "tf-test-stash", q,
+        (GDestroyNotify) tf_test_stash_free);
+  }
+  return q;
+}
+
+static gboolean
+message_matches (GstMessage * msg, GstMessageType type, const gchar * name)
+{
+  if (GST_MESSAGE_TYPE (msg) != type)
+    return FALSE;
+  return name == NULL || gst_message_has_name (msg, name);
+}
+
+static GstMessage *
+wait_for (GstHarness * h, GstMessageType type, const gchar * name,
+    guint timeout_ms)
+{
+  GQueue *stash = stash_of (h);
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * G_GINT64_CONSTANT (1000);
+  GList *l;
+
+  for (l = stash->head; l; l = l->next) {
+    if (message_matches (l->data, type, name)) {
+      GstMessage *msg = l->data;
+      g_queue_delete_link (stash, l);
+      return msg;
+    }
+  }
+  for (;;) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    GstMessage *msg;
+
+    if (left <= 0)
+      return NULL;
+    msg = gst_bus_timed_pop (tf_test_src_bus (h), left * GST_USECOND);
+    if (!msg)
+      return NULL;
+    if (message_matches (msg, type, name))
+      return msg;
+    g_queue_push_tail (stash, msg);
+  }
+}
+
+void
+tf_test_stash_free (GQueue * q)
+{
+  g_queue_free_full (q, (GDestroyNotify) gst_message_unref);
+}
+
+GstMessage *
+tf_test_wait_message (GstHarness * h, const gchar * name, guint timeout_ms)
+{
+  return wait_for (h, GST_MESSAGE_ELEMENT, name, timeout_ms);
+}
+
+GstMessage *
+tf_test_wait_warning (GstHarness * h, guint timeout_ms)
+{
+  return wait_for (h, GST_MESSAGE_WARNING, NULL, timeout_ms);
+}
+
+guint64
+tf_test_stat (GstHarness * h, const gchar * field)
+{
+  GstStructure *s = NULL;
+  guint64 v = 0;
+
+  g_object_get (h->element, "stats", &s, NULL);
+  fail_unless (s != NULL);
+  fail_unless (gst_structure_get_uint64 (s, field, &v),
+      "stats has no guint64 field %s", field);
+  gst_structure_free (s);
+  return v;
+}
+
+void
+tf_test_assert_buffer_equals (GstBuffer * buf, const guint8 * data, gsize len)
+{
+  GstMapInfo map;
+
+  fail_unless (buf != NULL, "expected a buffer of %" G_GSIZE_FORMAT " bytes",
+      len);
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  fail_unless_equals_uint64 (map.size, len);
+  fail_unless (memcmp (map.data, data, len) == 0, "frame bytes differ");
+  gst_buffer_unmap (buf, &map);
+}
+
+void
+tf_test_src_free (GstHarness * h)
+{
+  gst_harness_teardown (h);
+}

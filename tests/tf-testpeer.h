@@ -1,0 +1,83 @@
+/* Test helpers: a scriptable camera peer, and a tcpframesrc under a harness.
+ *
+ * Every wait here is bounded: a broken element fails the test instead of
+ * hanging it. */
+#ifndef TF_TESTPEER_H
+#define TF_TESTPEER_H
+
+#include <gst/gst.h>
+#include <gst/check/gstharness.h>
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* ---- the camera side ---- */
+
+typedef struct {
+  GSocket *socket;
+  guint16 local_port;
+} TfTestPeer;
+
+typedef enum {
+  TF_TEST_PEER_GOT_RESET,       /* our recv saw ECONNRESET: the element sent an RST */
+  TF_TEST_PEER_GOT_FIN,         /* orderly close */
+  TF_TEST_PEER_STILL_OPEN,      /* nothing within the bound */
+} TfTestPeerEnd;
+
+/* Connects to 127.0.0.1:port (blocking socket), optionally from a fixed
+ * local port (0 = ephemeral).  Fails the test on error. */
+TfTestPeer *tf_test_peer_connect (guint16 port);
+TfTestPeer *tf_test_peer_connect_from (guint16 port, guint16 local_port);
+/* Like connect_from, but returns NULL instead of failing when the connect
+ * is refused or the local port is busy. */
+TfTestPeer *tf_test_peer_try_connect_from (guint16 port, guint16 local_port);
+
+void tf_test_peer_send (TfTestPeer * peer, const void *data, gsize len);
+/* One `header` framing frame; caps may be NULL. */
+void tf_test_peer_send_header_frame (TfTestPeer * peer, const gchar * caps,
+    const guint8 * payload, gsize len, guint32 sequence);
+
+/* Waits up to timeout_ms for the element to end the connection. */
+TfTestPeerEnd tf_test_peer_wait_end (TfTestPeer * peer, guint timeout_ms);
+
+void tf_test_peer_close (TfTestPeer * peer);      /* FIN, then free */
+void tf_test_peer_reset (TfTestPeer * peer);      /* RST, then free */
+void tf_test_peer_free (TfTestPeer * peer);       /* just close quietly */
+
+/* Deterministic frame content, different for every (sequence, i). */
+guint8 *tf_test_payload (guint32 sequence, gsize size);
+
+/* ---- the element side ---- */
+
+/* A harness around tcpframesrc listening on 127.0.0.1, port 0, with a bus
+ * attached so its messages can be read.  Extra properties are set from a
+ * gst-launch style string, e.g. "framing=raw frame-size=16". */
+GstHarness *tf_test_src_new (const gchar * props);
+guint16 tf_test_src_port (GstHarness * h);
+GstBus *tf_test_src_bus (GstHarness * h);
+
+/* Pulls one buffer, waiting at most timeout_ms; NULL if none came. */
+GstBuffer *tf_test_pull (GstHarness * h, guint timeout_ms);
+
+/* Waits at most timeout_ms for an element message named `name`; returns
+ * it (unref it) or NULL.  Other messages stay queued for later waits, in
+ * order. */
+GstMessage *tf_test_wait_message (GstHarness * h, const gchar * name,
+    guint timeout_ms);
+
+/* Waits at most timeout_ms for a WARNING on the bus; NULL if none. */
+GstMessage *tf_test_wait_warning (GstHarness * h, guint timeout_ms);
+
+/* Reads a guint64 field of the stats property. */
+guint64 tf_test_stat (GstHarness * h, const gchar * field);
+
+/* Checks that `buf` holds exactly `len` bytes equal to `data`. */
+void tf_test_assert_buffer_equals (GstBuffer * buf, const guint8 * data,
+    gsize len);
+
+void tf_test_src_free (GstHarness * h);
+void tf_test_stash_free (GQueue * q);
+
+G_END_DECLS
+
+#endif /* TF_TESTPEER_H */
