@@ -22,6 +22,15 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define GST_CAT_DEFAULT gst_tcp_frame_debug
 
 #define LISTEN_BACKLOG 16
+#define ACCEPT_RETRY_MS 100
+
+/* A connection that has not yet completed a frame has proven nothing, so
+ * its declared frame size is not trusted with memory: frames larger than
+ * this grow their storage as bytes arrive (doubling, from the first chunk
+ * size), at the price of a copy per doubling on that first frame only.
+ * Later frames are read straight into whole buffers. */
+#define UNPROVEN_DIRECT_MAX (256 * 1024)
+#define UNPROVEN_FIRST_CHUNK (64 * 1024)
 
 /* While the current peer streams flat out its socket is always readable;
  * re-polling every frame would cost a syscall per frame, never polling
@@ -35,9 +44,13 @@ typedef struct {
   guint16 port;
   TfFramer *framer;
 
-  /* The frame being read, when the framing reads into caller storage. */
+  /* The frame being read, when the framing reads into caller storage:
+   * either a whole buffer, or growing storage while the peer is unproven. */
   GstBuffer *buffer;
   GstMapInfo map;
+  guint8 *staging;
+  gsize staging_size;
+  gboolean proven;              /* it completed a frame */
 
   /* Caps of this peer's frames and what follows from them, worked out
    * once per caps change rather than per frame. */
@@ -56,6 +69,7 @@ typedef struct {
 struct _GstTcpFrameReceiver {
   GstObject *owner;             /* for logging only */
   GstTcpFramePeerEventFunc on_event;
+  GstTcpFrameAcceptCapsFunc accept_caps;
   GstTcpFrameAllocFunc alloc;
   gpointer user_data;
 
@@ -73,6 +87,8 @@ struct _GstTcpFrameReceiver {
   TfArbiter *arbiter;
   GArray *decisions;
   GArray *pollfds;              /* GPollFD, rebuilt each poll */
+  GArray *polled_ids;           /* guint: the peer behind each peer pollfd */
+  gint64 accept_paused_until;   /* after accept() failed, e.g. out of fds */
 
   TfPeer *hot_peer;
   gint64 last_poll;
@@ -112,6 +128,7 @@ peer_discard_frame (TfPeer * p)
     gst_buffer_unref (p->buffer);
     p->buffer = NULL;
   }
+  g_clear_pointer (&p->staging, g_free);
 }
 
 /* A peer we drop gets an RST: no FIN_WAIT or TIME_WAIT keeps its 4-tuple
@@ -331,6 +348,14 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
   }
   GST_DEBUG_OBJECT (r->owner, "peer %s:%u caps %" GST_PTR_FORMAT, p->address,
       p->port, caps);
+  if (!r->accept_caps (caps, r->user_data)) {
+    gchar *shown = g_strndup (str, 200);
+    gst_caps_unref (caps);
+    peer_protocol_error (r, p, "downstream does not accept the caps \"%s\"",
+        shown);
+    g_free (shown);
+    return FALSE;
+  }
   peer_set_caps (p, caps);
   gst_caps_unref (caps);
   g_free (p->caps_string);
@@ -339,11 +364,19 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
 }
 
 /* The framer knows the next frame's size: check it against the caps, then
- * give it buffer memory to read the payload into. */
+ * give it memory to read the payload into. */
 static gboolean
 peer_prepare_frame (GstTcpFrameReceiver * r, TfPeer * p)
 {
   const TfFrameInfo *info = tf_framer_frame_info (p->framer);
+
+  if (p->staging) {
+    /* An unproven peer's frame outgrew its storage. */
+    p->staging_size = MIN (info->size, (guint64) p->staging_size * 2);
+    p->staging = g_realloc (p->staging, p->staging_size);
+    tf_framer_set_buffer_partial (p->framer, p->staging, p->staging_size);
+    return TRUE;
+  }
 
   if (info->caps && !peer_update_caps (r, p, info->caps))
     return FALSE;
@@ -356,6 +389,13 @@ peer_prepare_frame (GstTcpFrameReceiver * r, TfPeer * p)
     peer_protocol_error (r, p, "frame of %" G_GUINT64_FORMAT " bytes, but "
         "the caps need %" G_GSIZE_FORMAT, info->size, p->expected_size);
     return FALSE;
+  }
+
+  if (!p->proven && info->size > UNPROVEN_DIRECT_MAX) {
+    p->staging_size = UNPROVEN_FIRST_CHUNK;
+    p->staging = g_malloc (p->staging_size);
+    tf_framer_set_buffer_partial (p->framer, p->staging, p->staging_size);
+    return TRUE;
   }
 
   p->buffer = r->alloc (info->size, r->user_data);
@@ -379,11 +419,15 @@ peer_take_frame (GstTcpFrameReceiver * r, TfPeer * p)
   gpointer block;
   gsize offset = 0, alloc_size = 0;
 
+  p->proven = TRUE;
   block = tf_framer_release_frame (p->framer, &offset, &alloc_size);
   if (block) {
     /* jpeg: the framer's own block becomes the buffer's memory. */
     buf = gst_buffer_new_wrapped_full (0, block, alloc_size, offset, size,
         block, g_free);
+  } else if (p->staging) {
+    buf = gst_buffer_new_wrapped (p->staging, size);
+    p->staging = NULL;
   } else {
     buf = p->buffer;
     gst_buffer_unmap (buf, &p->map);
@@ -508,8 +552,13 @@ accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
       gboolean cancelled = g_error_matches (err, G_IO_ERROR,
           G_IO_ERROR_CANCELLED);
       if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)
-          && !cancelled)
-        GST_WARNING_OBJECT (r->owner, "accept failed: %s", err->message);
+          && !cancelled) {
+        /* Out of file descriptors, say: the listener stays readable, so
+         * retrying at once would spin.  Streaming peers are unaffected. */
+        GST_WARNING_OBJECT (r->owner, "accept failed, pausing new "
+            "connections for %d ms: %s", ACCEPT_RETRY_MS, err->message);
+        r->accept_paused_until = now_ns () + ACCEPT_RETRY_MS * GST_MSECOND;
+      }
       g_error_free (err);
       return !cancelled;
     }
@@ -548,19 +597,21 @@ accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
 
 GstTcpFrameReceiver *
 gst_tcp_frame_receiver_new (GstObject * owner,
-    GstTcpFramePeerEventFunc on_event, GstTcpFrameAllocFunc alloc,
-    gpointer user_data)
+    GstTcpFramePeerEventFunc on_event, GstTcpFrameAcceptCapsFunc accept_caps,
+    GstTcpFrameAllocFunc alloc, gpointer user_data)
 {
   GstTcpFrameReceiver *r = g_new0 (GstTcpFrameReceiver, 1);
 
   r->owner = owner;
   r->on_event = on_event;
+  r->accept_caps = accept_caps;
   r->alloc = alloc;
   r->user_data = user_data;
   r->listeners = g_ptr_array_new ();
   r->peers = g_ptr_array_new ();
   r->decisions = g_array_new (FALSE, FALSE, sizeof (TfDecision));
   r->pollfds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  r->polled_ids = g_array_new (FALSE, FALSE, sizeof (guint));
   g_mutex_init (&r->stats_lock);
   gst_tcp_frame_receiver_renew (r);
   return r;
@@ -577,6 +628,7 @@ gst_tcp_frame_receiver_free (GstTcpFrameReceiver * r)
   g_ptr_array_free (r->peers, TRUE);
   g_array_free (r->decisions, TRUE);
   g_array_free (r->pollfds, TRUE);
+  g_array_free (r->polled_ids, TRUE);
   gst_tcp_frame_receiver_stats_clear (&r->stats);
   g_mutex_clear (&r->stats_lock);
   gst_tcp_frame_receiver_config_clear (&r->config);
@@ -692,6 +744,7 @@ gst_tcp_frame_receiver_stop (GstTcpFrameReceiver * r)
     peer_free (g_ptr_array_index (r->peers, i), TRUE);
   g_ptr_array_set_size (r->peers, 0);
   r->hot_peer = NULL;
+  r->accept_paused_until = 0;
   for (i = 0; i < r->listeners->len; i++) {
     GSocket *socket = g_ptr_array_index (r->listeners, i);
     g_socket_close (socket, NULL);
@@ -735,6 +788,44 @@ add_pollfd (GstTcpFrameReceiver * r, GSocket * socket)
   g_array_append_val (r->pollfds, pfd);
 }
 
+/* Builds the poll set: cancellable, listeners (unless accepting is paused),
+ * then every peer; r->polled_ids remembers which peer each slot was, since
+ * peers may leave while the results are serviced. */
+static void
+build_pollfds (GstTcpFrameReceiver * r, gboolean with_listeners)
+{
+  guint i;
+
+  g_array_set_size (r->pollfds, 0);
+  g_array_set_size (r->polled_ids, 0);
+  if (r->have_cancel_pollfd)
+    g_array_append_val (r->pollfds, r->cancel_pollfd);
+  if (with_listeners) {
+    for (i = 0; i < r->listeners->len; i++)
+      add_pollfd (r, g_ptr_array_index (r->listeners, i));
+  }
+  for (i = 0; i < r->peers->len; i++) {
+    TfPeer *p = g_ptr_array_index (r->peers, i);
+    add_pollfd (r, p->socket);
+    g_array_append_val (r->polled_ids, p->id);
+  }
+}
+
+static gint
+poll_timeout_ms (GstTcpFrameReceiver * r, gint64 now, gboolean accept_paused)
+{
+  gint64 deadline = tf_arbiter_next_deadline (r->arbiter);
+
+  if (accept_paused && (deadline < 0 || r->accept_paused_until < deadline))
+    deadline = r->accept_paused_until;
+  if (deadline < 0)
+    return -1;
+  if (deadline <= now)
+    return 0;
+  return (gint) MIN ((deadline - now + GST_MSECOND - 1) / GST_MSECOND,
+      G_MAXINT);
+}
+
 GstTcpFrameReceiveResult
 gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
     GstCaps ** caps, GError ** error)
@@ -742,18 +833,16 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
   g_return_val_if_fail (r->arbiter != NULL, GST_TCP_FRAME_RECEIVE_ERROR);
 
   for (;;) {
-    gint64 now, deadline;
-    gint timeout_ms, n;
-    guint i, n_listeners = r->listeners->len;
-    GPtrArray *polled;
+    GPollFD *fds;
+    gint64 now;
+    gint n;
+    guint i, base, n_listeners;
+    gboolean accept_paused;
 
     if (g_cancellable_is_cancelled (r->cancellable))
       return GST_TCP_FRAME_RECEIVE_FLUSHING;
 
     now = now_ns ();
-    tf_arbiter_expire (r->arbiter, now, r->decisions);
-    apply_decisions (r);
-
     if (r->hot_peer && now - r->last_poll < HOT_PEER_POLL_INTERVAL_NS) {
       TfPeer *p = r->hot_peer;
       switch (peer_service (r, p, buffer)) {
@@ -768,86 +857,59 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       }
     }
 
-    g_array_set_size (r->pollfds, 0);
-    if (r->have_cancel_pollfd)
-      g_array_append_val (r->pollfds, r->cancel_pollfd);
-    for (i = 0; i < n_listeners; i++)
-      add_pollfd (r, g_ptr_array_index (r->listeners, i));
-    /* Peers may leave while we service the poll's results; keep our own
-     * list of which peer each pollfd belongs to, by id. */
-    polled = g_ptr_array_sized_new (r->peers->len);
-    for (i = 0; i < r->peers->len; i++) {
-      TfPeer *p = g_ptr_array_index (r->peers, i);
-      add_pollfd (r, p->socket);
-      g_ptr_array_add (polled, GUINT_TO_POINTER (p->id));
-    }
-
-    deadline = tf_arbiter_next_deadline (r->arbiter);
-    if (deadline < 0)
-      timeout_ms = -1;
-    else if (deadline <= now)
-      timeout_ms = 0;
-    else
-      timeout_ms = (gint) MIN ((deadline - now + GST_MSECOND - 1) / GST_MSECOND,
-          G_MAXINT);
-
-    n = g_poll ((GPollFD *) r->pollfds->data, r->pollfds->len, timeout_ms);
+    accept_paused = now < r->accept_paused_until;
+    n_listeners = accept_paused ? 0 : r->listeners->len;
+    build_pollfds (r, !accept_paused);
+    n = g_poll ((GPollFD *) r->pollfds->data, r->pollfds->len,
+        poll_timeout_ms (r, now, accept_paused));
     r->last_poll = now_ns ();
     if (n < 0) {
       int e = errno;
-      g_ptr_array_free (polled, TRUE);
       if (e == EINTR)
         continue;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
           "poll failed: %s", g_strerror (e));
       return GST_TCP_FRAME_RECEIVE_ERROR;
     }
-    if (n == 0) {
-      g_ptr_array_free (polled, TRUE);
-      continue;                 /* a deadline: expire at the loop's top */
-    }
 
-    {
-      GPollFD *fds = (GPollFD *) r->pollfds->data;
-      guint base = r->have_cancel_pollfd ? 1 : 0;
+    fds = (GPollFD *) r->pollfds->data;
+    base = r->have_cancel_pollfd ? 1 : 0;
+    if (base && fds[0].revents)
+      return GST_TCP_FRAME_RECEIVE_FLUSHING;
 
-      if (base && fds[0].revents) {
-        g_ptr_array_free (polled, TRUE);
-        return GST_TCP_FRAME_RECEIVE_FLUSHING;
-      }
+    /* Read before judging staleness: after a stall downstream (or a pause)
+     * a live camera's frames are waiting in its socket, and it must not
+     * be timed out for our delay. */
+    for (i = 0; n > 0 && i < r->polled_ids->len; i++) {
+      TfPeer *p;
 
-      for (i = 0; i < polled->len; i++) {
-        GPollFD *pfd = &fds[base + n_listeners + i];
-        TfPeer *p;
-
-        if (!pfd->revents)
-          continue;
-        p = find_peer (r, GPOINTER_TO_UINT (g_ptr_array_index (polled, i)));
-        if (!p)
-          continue;
-        switch (peer_service (r, p, buffer)) {
-          case SERVICE_FRAME:
-            r->hot_peer = p;
-            *caps = p->caps;
-            g_ptr_array_free (polled, TRUE);
-            return GST_TCP_FRAME_RECEIVE_OK;
-          case SERVICE_CANCELLED:
-            g_ptr_array_free (polled, TRUE);
-            return GST_TCP_FRAME_RECEIVE_FLUSHING;
-          default:
-            break;
-        }
-      }
-      g_ptr_array_free (polled, TRUE);
-
-      /* New connections last: a camera's frame already waiting in the
-       * socket goes out before a newcomer is looked at. */
-      for (i = 0; i < n_listeners; i++) {
-        if (fds[base + i].revents
-            && !accept_peers (r, g_ptr_array_index (r->listeners, i)))
+      if (!fds[base + n_listeners + i].revents)
+        continue;
+      p = find_peer (r, g_array_index (r->polled_ids, guint, i));
+      if (!p)
+        continue;
+      switch (peer_service (r, p, buffer)) {
+        case SERVICE_FRAME:
+          r->hot_peer = p;
+          *caps = p->caps;
+          return GST_TCP_FRAME_RECEIVE_OK;
+        case SERVICE_CANCELLED:
           return GST_TCP_FRAME_RECEIVE_FLUSHING;
+        default:
+          break;
       }
     }
+
+    /* New connections after the peers: a camera's frame already waiting
+     * in its socket goes out before a newcomer is looked at. */
+    for (i = 0; n > 0 && i < n_listeners; i++) {
+      if (fds[base + i].revents
+          && !accept_peers (r, g_ptr_array_index (r->listeners, i)))
+        return GST_TCP_FRAME_RECEIVE_FLUSHING;
+    }
+
+    tf_arbiter_expire (r->arbiter, now_ns (), r->decisions);
+    apply_decisions (r);
   }
 }
 

@@ -48,6 +48,11 @@ typedef struct {
 typedef void (*GstTcpFramePeerEventFunc) (const GstTcpFramePeerEvent * event,
     gpointer user_data);
 
+/* Whether downstream can take frames of these caps; asked once per caps
+ * change of a peer, before its frame is read. */
+typedef gboolean (*GstTcpFrameAcceptCapsFunc) (GstCaps * caps,
+    gpointer user_data);
+
 /* Storage for one frame of `size` bytes, ideally from a buffer pool. */
 typedef GstBuffer *(*GstTcpFrameAllocFunc) (gsize size, gpointer user_data);
 
@@ -72,8 +77,8 @@ typedef struct {
 } GstTcpFrameReceiverStats;
 
 GstTcpFrameReceiver *gst_tcp_frame_receiver_new (GstObject * owner,
-    GstTcpFramePeerEventFunc on_event, GstTcpFrameAllocFunc alloc,
-    gpointer user_data);
+    GstTcpFramePeerEventFunc on_event, GstTcpFrameAcceptCapsFunc accept_caps,
+    GstTcpFrameAllocFunc alloc, gpointer user_data);
 void gst_tcp_frame_receiver_free (GstTcpFrameReceiver * r);
 
 /* Binds and listens.  The config is copied. */

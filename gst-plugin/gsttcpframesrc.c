@@ -154,6 +154,14 @@ on_peer_event (const GstTcpFramePeerEvent * ev, gpointer user_data)
   update_status (self, gst_tcp_frame_receiver_get_status (self->receiver));
 }
 
+static gboolean
+accept_caps (GstCaps * caps, gpointer user_data)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (user_data);
+
+  return !gst_pad_is_linked (pad) || gst_pad_peer_query_accept_caps (pad, caps);
+}
+
 static GstBuffer *
 alloc_frame (gsize size, gpointer user_data)
 {
@@ -194,7 +202,7 @@ gst_tcp_frame_src_init (GstTcpFrameSrc * self)
   self->status = TF_STATUS_STOPPED;
 
   self->receiver = gst_tcp_frame_receiver_new (GST_OBJECT (self),
-      on_peer_event, alloc_frame, self);
+      on_peer_event, accept_caps, alloc_frame, self);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -560,7 +568,9 @@ gst_tcp_frame_src_negotiate (GstBaseSrc * bsrc)
     return TRUE;
 
   gst_caps_ref (caps);
-  ok = gst_base_src_set_caps (bsrc, caps);
+  /* set_caps() alone would store refused caps on the pad and report
+   * success; the frame push would then fail with not-negotiated. */
+  ok = accept_caps (caps, self) && gst_base_src_set_caps (bsrc, caps);
   GST_OBJECT_LOCK (self);
   gst_caps_replace (&self->out_caps, ok ? caps : NULL);
   GST_OBJECT_UNLOCK (self);

@@ -10,7 +10,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-# shellcheck source=pipelines/ensure-deps.sh
+# shellcheck source=pipelines/ensure-deps.sh disable=SC1091
 source pipelines/ensure-deps.sh
 tf_ensure_deps --build
 

@@ -42,7 +42,7 @@ if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} && -z ${CI:-} ]]; then
   show=1
 fi
 
-# shellcheck source=pipelines/ensure-deps.sh
+# shellcheck source=pipelines/ensure-deps.sh disable=SC1091
 source pipelines/ensure-deps.sh
 if ((show)); then
   tf_ensure_deps --demo --display
@@ -72,12 +72,12 @@ rm -f "$out/demo.mp4" "$out/receiver.log" "$out/camsim.log"
 encode=(queue ! videoconvert ! 'video/x-raw,format=I420'
   ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30
   ! h264parse ! mp4mux ! filesink location="$out/demo.mp4")
-source=(tcpframesrc host=127.0.0.1 port="$port" timeout=1000000000)
+receive=(tcpframesrc host=127.0.0.1 port="$port" timeout=1000000000)
 if ((show)); then
-  pipeline=("${source[@]}" ! tee name=t t. ! "${encode[@]}"
+  pipeline=("${receive[@]}" ! tee name=t t. ! "${encode[@]}"
     t. ! queue ! videoconvert ! autovideosink sync=false)
 else
-  pipeline=("${source[@]}" ! "${encode[@]}")
+  pipeline=("${receive[@]}" ! "${encode[@]}")
 fi
 
 receiver_pid=

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages the project needs are installed.
 #
-#   pipelines/ensure-deps.sh [--build] [--demo] [PACKAGE...]
+#   pipelines/ensure-deps.sh [--build] [--test] [--demo] [--display]
+#                            [PACKAGE...]
 #
-# --build is what building and testing need, --demo adds what the demo
-# pipeline needs.  Missing packages are installed when running as root (as
-# CI does, on a fresh Debian 12), otherwise the exact command to run is
-# printed and the script fails.  Sourcing this file only defines the
-# package sets and tf_ensure_deps, so other scripts can share them.
+# --build is what building and testing need, --test adds what some tests
+# drive tcpframesrc with, --demo adds what the demo pipeline needs and
+# --display what showing its video needs.  Missing packages are installed
+# when running as root (as CI does, on a fresh Debian 12), otherwise the
+# exact command to run is printed and the script fails.  Sourcing this file
+# only defines the package sets and tf_ensure_deps, so other scripts can
+# share them.
 #
 # TF_SKIP_DEPS=1 skips the check, for machines whose packages are managed
 # some other way.
@@ -22,12 +25,20 @@ set -euo pipefail
 #   libgstreamer-plugins-base1.0-dev: gstreamer-video;
 #   gstreamer1.0-tools, -plugins-base, -plugins-good: the elements the
 #     tests link tcpframesrc to, and gst-inspect/gst-launch;
-#   python3: meson's test list helper and the result count of tests/run.sh.
+#   python3: meson's test list helper, the result count of tests/run.sh and
+#     the tests' tiny Python camera.
 TF_BUILD_PACKAGES=(
   meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3
+)
+
+# The interop suite checks tcpframesrc against a real sender, ffmpeg; without
+# it that suite only reports itself skipped.
+TF_TEST_PACKAGES=(
+  "${TF_BUILD_PACKAGES[@]}"
+  ffmpeg
 )
 
 # The demo encodes to H.264 in MP4: x264enc is in -ugly, h264parse in -bad,
@@ -59,6 +70,7 @@ tf_ensure_deps() {
   for arg in "$@"; do
     case $arg in
       --build) wanted+=("${TF_BUILD_PACKAGES[@]}") ;;
+      --test) wanted+=("${TF_TEST_PACKAGES[@]}") ;;
       --demo) wanted+=("${TF_DEMO_PACKAGES[@]}") ;;
       --display) wanted+=("${TF_DISPLAY_PACKAGES[@]}") ;;
       -*)

@@ -63,8 +63,9 @@ struct _TfFramer
   gboolean have_prev_sequence;
   guint32 prev_sequence;
 
-  /* caller storage for the payload */
+  /* caller storage for the payload: mem[0, capacity) of info.size */
   guint8 *mem;
+  guint64 capacity;
   guint64 have;
 
   /* jpeg: buf[0, len) holds received bytes.  Inside an image the SOI is
@@ -207,6 +208,7 @@ start_frame (TfFramer * f)
 {
   reset_info (f);
   f->mem = NULL;
+  f->capacity = 0;
   f->have = 0;
   f->scratch_have = 0;
   f->caps_len = 0;
@@ -642,9 +644,14 @@ poll_caller_storage (TfFramer * f, guint8 ** dst, gsize * len)
         return TF_FRAMER_WANT_BUFFER;
 
       case ST_PAYLOAD:
+        if (f->have == f->capacity && f->have < f->info.size) {
+          /* Partial storage is full: the caller grows it. */
+          f->state = ST_NEED_BUFFER;
+          return TF_FRAMER_WANT_BUFFER;
+        }
         if (f->have < f->info.size) {
           *dst = f->mem + f->have;
-          *len = (gsize) MIN (f->info.size - f->have, (guint64) G_MAXSIZE);
+          *len = (gsize) MIN (f->capacity - f->have, (guint64) G_MAXSIZE);
           return TF_FRAMER_WANT_BYTES;
         }
         f->state = ST_READY;
@@ -721,12 +728,30 @@ void
 tf_framer_set_buffer (TfFramer * f, guint8 * mem)
 {
   g_return_if_fail (f != NULL);
+
+  tf_framer_set_buffer_partial (f, mem, f->info.size);
+}
+
+void
+tf_framer_set_buffer_partial (TfFramer * f, guint8 * mem, guint64 capacity)
+{
+  g_return_if_fail (f != NULL);
   g_return_if_fail (mem != NULL);
   g_return_if_fail (f->error == NULL && f->state == ST_NEED_BUFFER);
+  g_return_if_fail (capacity > f->have && capacity <= f->info.size);
 
   f->mem = mem;
-  f->have = 0;
+  f->capacity = capacity;
   f->state = ST_PAYLOAD;
+}
+
+guint64
+tf_framer_payload_received (TfFramer * f)
+{
+  g_return_val_if_fail (f != NULL, 0);
+
+  return f->state == ST_PAYLOAD || f->state == ST_NEED_BUFFER
+      || f->state == ST_READY ? f->have : 0;
 }
 
 static gpointer

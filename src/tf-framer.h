@@ -96,6 +96,18 @@ const TfFrameInfo *tf_framer_frame_info (TfFramer * f);
  * own it. */
 void tf_framer_set_buffer (TfFramer * f, guint8 * mem);
 
+/* Like tf_framer_set_buffer(), but only mem[0, capacity) is there yet, for
+ * callers that grow a frame's storage as its bytes arrive rather than
+ * trusting a peer's declared size.  When those bytes are filled, poll says
+ * WANT_BUFFER again: copy the tf_framer_payload_received() bytes already
+ * read into larger storage (or grow it in place) and call this again with
+ * a larger capacity.  The new mem replaces the old one. */
+void tf_framer_set_buffer_partial (TfFramer * f, guint8 * mem,
+    guint64 capacity);
+
+/* Payload bytes of the frame in progress written so far. */
+guint64 tf_framer_payload_received (TfFramer * f);
+
 /* Ends the FRAME_READY frame and readies the framer for the next one.
  * For framings that read into caller storage this returns NULL: the frame
  * is in that storage.  Framings that must buffer internally (jpeg) return

@@ -457,6 +457,52 @@ GST_START_TEST (test_framer_raw_frames_chunked)
 
 GST_END_TEST;
 
+/* Storage that grows as bytes arrive: the framer asks again when it is
+ * full, keeps its position, and only ever writes within what it was given. */
+GST_START_TEST (test_framer_partial_storage_grows)
+{
+  TfFramerConfig config = { TF_FRAMING_RAW, 1000, 0, 2000 };
+  TfFramer *f = tf_framer_new (&config);
+  guint8 *stream = make_payload (1000, 3);
+  guint8 *mem = NULL;
+  gsize cap = 0, fed = 0, offset, alloc;
+  guint asks = 0;
+
+  for (;;) {
+    guint8 *dst;
+    gsize len;
+    TfFramerStatus st = tf_framer_poll (f, &dst, &len);
+
+    if (st == TF_FRAMER_FRAME_READY)
+      break;
+    if (st == TF_FRAMER_WANT_BUFFER) {
+      fail_unless_equals_uint64 (tf_framer_payload_received (f), cap);
+      cap = MIN (1000, cap ? cap * 2 : 100);
+      mem = g_realloc (mem, cap);
+      tf_framer_set_buffer_partial (f, mem, cap);
+      asks++;
+      continue;
+    }
+    fail_unless_equals_int (st, TF_FRAMER_WANT_BYTES);
+    /* Never offered past the storage given so far. */
+    fail_unless (dst >= mem && dst + len <= mem + cap);
+    len = MIN (len, 37);
+    memcpy (dst, stream + fed, len);
+    fed += len;
+    tf_framer_advance (f, len);
+  }
+  /* 100, 200, 400, 800, 1000 */
+  fail_unless_equals_int (asks, 5);
+  fail_unless_equals_uint64 (fed, 1000);
+  fail_unless (memcmp (mem, stream, 1000) == 0);
+  fail_unless (tf_framer_release_frame (f, &offset, &alloc) == NULL);
+  g_free (mem);
+  g_free (stream);
+  tf_framer_free (f);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_framer_raw_too_large)
 {
   TfFramerConfig config = { TF_FRAMING_RAW, 101, 0, 100 };
@@ -1590,6 +1636,7 @@ framer_suite (void)
   tcase_add_test (tc, test_framer_helpers_header_write);
   tcase_add_test (tc, test_framer_raw_frames_chunked);
   tcase_add_test (tc, test_framer_raw_too_large);
+  tcase_add_test (tc, test_framer_partial_storage_grows);
   tcase_add_test (tc, test_framer_length_all_formats);
   tcase_add_test (tc, test_framer_length_zero_is_empty);
   tcase_add_test (tc, test_framer_length_too_large);

@@ -1,8 +1,1136 @@
+/* tcpframesrc peer handling: which camera is current, who is dropped, when
+ * and how, and how the source stops and restarts around its peers.
+ *
+ * Every wait is bounded: for a message, a buffer, or a polled condition
+ * with a deadline.  The element's timeout is kept short (300 ms) so the
+ * suite stays fast; the bounds around it leave room for a loaded machine.
+ *
+ * Frames are GRAY8 4x2 (8 bytes) in the header framing unless a test says
+ * otherwise; camera A uses sequences from 0, camera B from 1000, so every
+ * pulled buffer can be matched byte for byte to the frame that made it. */
 #include <gst/check/gstcheck.h>
-#include "tf-testpeer.h"
+#include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
 
-GST_START_TEST (test_peers_placeholder)
+#include "tf-testpeer.h"
+#include "tf-framer.h"
+
+#define WAIT_MS 3000
+#define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
+#define FRAME_LEN 8
+
+#define TIMEOUT_MS 300
+#define TIMEOUT_PROP "timeout=300000000"
+/* Long enough that nobody times out while a test that is not about
+ * timeouts runs. */
+#define NO_TIMEOUT_PROP "timeout=5000000000"
+/* How late a timeout may be reported on a busy machine. */
+#define LATE_MS 150
+/* A streaming camera's frame interval. */
+#define FRAME_INTERVAL_MS 20
+/* How long to watch for something that must not happen. */
+#define QUIET_MS 50
+
+#define A_SEQ 0
+#define B_SEQ 1000
+
+#define CONNECTED "tcpframesrc-connected"
+#define DISCONNECTED "tcpframesrc-disconnected"
+#define REJECTED "tcpframesrc-rejected"
+
+/* ---- helpers ---- */
+
+static gint64
+ms_since (gint64 t)
 {
+  return (g_get_monotonic_time () - t) / 1000;
+}
+
+static void
+send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps)
+{
+  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
+
+  tf_test_peer_send_header_frame (peer, with_caps ? GRAY8_4x2 : NULL, payload,
+      FRAME_LEN, seq);
+  g_free (payload);
+}
+
+/* Pulls the next buffer: it must be frame `seq`, with DISCONT exactly when
+ * `discont`. */
+static void
+pull_frame (GstHarness * h, guint32 seq, gboolean discont)
+{
+  GstBuffer *buf = tf_test_pull (h, WAIT_MS);
+  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
+
+  fail_unless (buf != NULL, "frame %u never arrived", seq);
+  tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
+  fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
+          GST_BUFFER_FLAG_DISCONT), discont);
+  g_free (payload);
+  gst_buffer_unref (buf);
+}
+
+/* Nothing more may come out: a late buffer from a dropped peer would show
+ * here. */
+static void
+assert_no_buffer (GstHarness * h)
+{
+  GstBuffer *buf = tf_test_pull (h, QUIET_MS);
+
+  fail_unless (buf == NULL, "unexpected buffer of %" G_GSIZE_FORMAT " bytes",
+      buf ? gst_buffer_get_size (buf) : 0);
+}
+
+static gint
+message_port (GstMessage * msg)
+{
+  gint port = -1;
+
+  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "port",
+          &port), "message has no port");
+  return port;
+}
+
+static const gchar *
+message_reason (GstMessage * msg)
+{
+  return gst_structure_get_string (gst_message_get_structure (msg), "reason");
+}
+
+static guint64
+message_frames (GstMessage * msg)
+{
+  guint64 frames = G_MAXUINT64;
+
+  fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
+          "frames", &frames), "message has no frames");
+  return frames;
+}
+
+/* Waits for the next `name` message; it must be about 127.0.0.1:`port` and,
+ * unless `reason` is NULL, give that reason.  Returns it for more checks. */
+static GstMessage *
+expect_message (GstHarness * h, const gchar * name, guint16 port,
+    const gchar * reason, guint timeout_ms)
+{
+  /* At least 1 ms: a wait of 0 only looks at messages already read off the
+   * bus, not at those still queued on it. */
+  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
+
+  fail_unless (msg != NULL, "no %s message for port %u within %u ms", name,
+      port, timeout_ms);
+  fail_unless_equals_string (gst_structure_get_string
+      (gst_message_get_structure (msg), "address"), "127.0.0.1");
+  fail_unless_equals_int (message_port (msg), port);
+  if (reason)
+    fail_unless_equals_string (message_reason (msg), reason);
+  return msg;
+}
+
+static void
+assert_no_message (GstHarness * h, const gchar * name, guint timeout_ms)
+{
+  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
+
+  if (msg) {
+    gchar *s = gst_structure_to_string (gst_message_get_structure (msg));
+    fail ("unexpected message %s", s);
+    g_free (s);
+    gst_message_unref (msg);
+  }
+}
+
+static TfStatus
+get_status (GstHarness * h)
+{
+  TfStatus status;
+
+  g_object_get (h->element, "status", &status, NULL);
+  return status;
+}
+
+/* The status property is updated just after the message that changes it
+ * is posted, so it is polled rather than read once. */
+static void
+wait_status (GstHarness * h, TfStatus expected)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (get_status (h) != expected && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  fail_unless_equals_int (get_status (h), expected);
+}
+
+static void
+wait_stat (GstHarness * h, const gchar * field, guint64 expected)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (tf_test_stat (h, field) != expected
+      && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  fail_unless_equals_uint64 (tf_test_stat (h, field), expected);
+}
+
+static gint
+stat_peer_port (GstHarness * h)
+{
+  GstStructure *s = NULL;
+  gint port = -1;
+
+  g_object_get (h->element, "stats", &s, NULL);
+  fail_unless (gst_structure_get_int (s, "peer-port", &port));
+  gst_structure_free (s);
+  return port;
+}
+
+static gboolean
+sock_port (gint fd, gboolean remote, guint16 * port)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof (ss);
+  gint ret = remote ? getpeername (fd, (struct sockaddr *) &ss, &len) :
+      getsockname (fd, (struct sockaddr *) &ss, &len);
+
+  if (ret < 0 || ss.ss_family != AF_INET)
+    return FALSE;
+  *port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
+  return TRUE;
+}
+
+/* The element's end of `peer`'s connection: the element runs in this
+ * process, so it is one of our own file descriptors.  -1 until accepted. */
+static gint
+element_fd_of (guint16 src_port, TfTestPeer * peer)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const gchar *name;
+  gint found = -1;
+
+  fail_unless (dir != NULL);
+  while (found < 0 && (name = g_dir_read_name (dir))) {
+    gint fd = atoi (name);
+    guint16 local, remote;
+
+    if (sock_port (fd, FALSE, &local) && local == src_port
+        && sock_port (fd, TRUE, &remote) && remote == peer->local_port)
+      found = fd;
+  }
+  g_dir_close (dir);
+  return found;
+}
+
+/* Waits until the element has read every byte `peer` sent: nothing left in
+ * our send queue nor in the element's receive queue.  The element's
+ * streaming thread finishes with whatever a read completes before it looks
+ * at any other socket, so after this a frame sent by `peer` has been dealt
+ * with (pushed, or discarded if the peer was pending). */
+static void
+wait_element_read_all (GstHarness * h, TfTestPeer * peer)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  gint fd = -1;
+
+  for (;;) {
+    gint outq = -1, inq = -1;
+
+    if (fd < 0)
+      fd = element_fd_of (tf_test_src_port (h), peer);
+    if (fd >= 0
+        && ioctl (g_socket_get_fd (peer->socket), SIOCOUTQ, &outq) == 0
+        && ioctl (fd, SIOCINQ, &inq) == 0 && outq == 0 && inq == 0)
+      return;
+    fail_unless (g_get_monotonic_time () < deadline,
+        "the element did not read what port %u sent (fd %d, unsent %d, "
+        "unread %d)", peer->local_port, fd, outq, inq);
+    g_usleep (500);
+  }
+}
+
+/* ---- 1. a stale peer is replaced, under each policy ---- */
+
+#define N_A 3
+#define N_B 3
+
+/* Camera A streams N_A frames, each pulled, and then goes silent with its
+ * socket open.  *last_send is taken before its last frame was sent,
+ * *last_pull after it was pulled. */
+static TfTestPeer *
+camera_a_streams_then_stalls (GstHarness * h, gint64 * last_send,
+    gint64 * last_pull)
+{
+  TfTestPeer *a = tf_test_peer_connect (tf_test_src_port (h));
+  GstMessage *msg;
+  guint i;
+
+  for (i = 0; i < N_A; i++) {
+    *last_send = g_get_monotonic_time ();
+    send_frame (a, A_SEQ + i, i == 0);
+    pull_frame (h, A_SEQ + i, i == 0);
+  }
+  *last_pull = g_get_monotonic_time ();
+
+  msg = expect_message (h, CONNECTED, a->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  return a;
+}
+
+/* B streams frames first..first+N_B-1 as the current peer; they come out
+ * exactly, DISCONT on the first only, and nothing else follows. */
+static void
+camera_b_streams (GstHarness * h, TfTestPeer * b, guint32 first,
+    gboolean caps_on_first)
+{
+  guint i;
+
+  for (i = 0; i < N_B; i++)
+    send_frame (b, first + i, i == 0 && caps_on_first);
+  for (i = 0; i < N_B; i++)
+    pull_frame (h, first + i, i == 0);
+  assert_no_buffer (h);
+}
+
+static void
+assert_replaced_disconnect (GstHarness * h, TfTestPeer * a, const gchar * why)
+{
+  GstMessage *msg = expect_message (h, DISCONNECTED, a->local_port, why,
+      WAIT_MS);
+
+  fail_unless_equals_uint64 (message_frames (msg), N_A);
+  gst_message_unref (msg);
+}
+
+GST_START_TEST (test_peers_stale_replaced_policy_replace)
+{
+  /* No timeout may interfere: A must be replaced, not expire. */
+  GstHarness *h = tf_test_src_new ("peer-policy=replace " NO_TIMEOUT_PROP);
+  gint64 last_send, last_pull;
+  TfTestPeer *a = camera_a_streams_then_stalls (h, &last_send, &last_pull);
+  TfTestPeer *b = tf_test_peer_connect (tf_test_src_port (h));
+  GstMessage *msg;
+
+  /* B's connection alone replaces A: B has sent nothing yet. */
+  assert_replaced_disconnect (h, a, "replaced");
+  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+
+  camera_b_streams (h, b, B_SEQ, TRUE);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_A + N_B);
+  assert_no_message (h, DISCONNECTED, 0);
+
+  tf_test_peer_free (a);
+  tf_test_peer_close (b);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peers_stale_replaced_policy_replace_on_frame)
+{
+  GstHarness *h = tf_test_src_new ("peer-policy=replace-on-frame "
+      NO_TIMEOUT_PROP);
+  gint64 last_send, last_pull;
+  TfTestPeer *a = camera_a_streams_then_stalls (h, &last_send, &last_pull);
+  TfTestPeer *b = tf_test_peer_connect (tf_test_src_port (h));
+  GstMessage *msg;
+
+  /* Accepted but silent, B is only pending: A stays current. */
+  wait_stat (h, "connections", 2);
+  assert_no_message (h, DISCONNECTED, QUIET_MS);
+  fail_unless_equals_int (stat_peer_port (h), a->local_port);
+  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+
+  /* B's first whole frame makes it current. */
+  camera_b_streams (h, b, B_SEQ, TRUE);
+  assert_replaced_disconnect (h, a, "replaced");
+  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_A + N_B);
+
+  tf_test_peer_free (a);
+  tf_test_peer_close (b);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peers_stale_replaced_policy_keep)
+{
+  GstHarness *h = tf_test_src_new ("peer-policy=keep " TIMEOUT_PROP);
+  gint64 last_send, last_pull, waited;
+  TfTestPeer *a = camera_a_streams_then_stalls (h, &last_send, &last_pull);
+  TfTestPeer *b;
+  GstMessage *msg;
+
+  /* A keeps its place for the whole timeout.  B arrives half-way through
+   * it, so that once A expires B still has half a timeout of its own to
+   * start streaming in. */
+  waited = ms_since (last_pull);
+  if (waited < TIMEOUT_MS / 2)
+    assert_no_message (h, DISCONNECTED, TIMEOUT_MS / 2 - waited);
+  b = tf_test_peer_connect (tf_test_src_port (h));
+  /* Pending under keep, B's frame is read and thrown away; it only proves
+   * B is alive.  Its caps still describe B's later frames. */
+  send_frame (b, B_SEQ, TRUE);
+  wait_element_read_all (h, b);
+
+  msg = expect_message (h, DISCONNECTED, a->local_port, "timeout",
+      TIMEOUT_MS + WAIT_MS);
+  fail_unless (ms_since (last_send) >= TIMEOUT_MS,
+      "A dropped %" G_GINT64_FORMAT " ms after its last frame, before the "
+      "timeout", ms_since (last_send));
+  fail_unless (ms_since (last_pull) <= TIMEOUT_MS + LATE_MS,
+      "A dropped %" G_GINT64_FORMAT " ms after its last frame",
+      ms_since (last_pull));
+  fail_unless_equals_uint64 (message_frames (msg), N_A);
+  gst_message_unref (msg);
+
+  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+
+  camera_b_streams (h, b, B_SEQ + 1, FALSE);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_A + N_B);
+
+  tf_test_peer_free (a);
+  tf_test_peer_close (b);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 2. a port scanner does not interrupt the current camera ---- */
+
+GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
+{
+  GstHarness *h = tf_test_src_new ("peer-policy=replace-on-frame "
+      TIMEOUT_PROP);
+  guint16 port = tf_test_src_port (h);
+  TfTestPeer *a = tf_test_peer_connect (port), *c = NULL;
+  guint16 d_port = 0;
+  gint64 c_before = 0, c_after = 0;
+  gboolean c_rejected = FALSE, d_rejected = FALSE;
+  guint32 seq, more = 5;
+  GstMessage *msg;
+
+  /* A streams at its frame rate; the waits for rejections pace it.  It
+   * goes on for a few frames after both newcomers are gone. */
+  for (seq = 0; more > 0; seq++) {
+    fail_unless (seq < 200, "C and D were not both rejected");
+    send_frame (a, A_SEQ + seq, seq == 0);
+    pull_frame (h, A_SEQ + seq, seq == 0);
+
+    if (seq == 2) {
+      c_before = g_get_monotonic_time ();
+      c = tf_test_peer_connect (port);
+      c_after = g_get_monotonic_time ();
+    } else if (seq == 3) {
+      TfTestPeer *d = tf_test_peer_connect (port);
+      d_port = d->local_port;
+      tf_test_peer_close (d);
+    }
+
+    msg = tf_test_wait_message (h, REJECTED, FRAME_INTERVAL_MS);
+    if (msg && c && message_port (msg) == c->local_port) {
+      fail_if (c_rejected);
+      c_rejected = TRUE;
+      fail_unless_equals_string (message_reason (msg), "timeout");
+      fail_unless (ms_since (c_before) >= TIMEOUT_MS,
+          "idle peer dropped after %" G_GINT64_FORMAT " ms",
+          ms_since (c_before));
+      fail_unless (ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
+          "idle peer dropped after %" G_GINT64_FORMAT " ms",
+          ms_since (c_after));
+    } else if (msg) {
+      fail_unless_equals_int (message_port (msg), d_port);
+      fail_if (d_rejected);
+      d_rejected = TRUE;
+      fail_unless_equals_string (message_reason (msg), "closed");
+    }
+    gst_clear_message (&msg);
+    if (c_rejected && d_rejected)
+      more--;
+  }
+
+  fail_unless_equals_int (tf_test_peer_wait_end (c, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  assert_no_buffer (h);
+  /* A was never interrupted: connected once, never disconnected. */
+  msg = expect_message (h, CONNECTED, a->local_port, NULL, 0);
+  gst_message_unref (msg);
+  assert_no_message (h, CONNECTED, 0);
+  assert_no_message (h, DISCONNECTED, QUIET_MS);
+  assert_no_message (h, REJECTED, 0);
+  fail_unless_equals_int (stat_peer_port (h), a->local_port);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq);
+  fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 3);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 2);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
+
+  tf_test_peer_free (c);
+  tf_test_peer_close (a);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 3. timeouts ---- */
+
+GST_START_TEST (test_peers_timeout_after_last_frame)
+{
+  GstHarness *h = tf_test_src_new (TIMEOUT_PROP);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  gint64 sent, pulled;
+  GstMessage *msg;
+
+  sent = g_get_monotonic_time ();
+  send_frame (cam, A_SEQ, TRUE);
+  pull_frame (h, A_SEQ, TRUE);
+  pulled = g_get_monotonic_time ();
+  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+
+  /* The element timed the frame when it read it: after we sent it, before
+   * we pulled it.  So the lower bound counts from the send. */
+  msg = expect_message (h, DISCONNECTED, cam->local_port, "timeout",
+      TIMEOUT_MS + WAIT_MS);
+  fail_unless (ms_since (sent) >= TIMEOUT_MS, "dropped after %"
+      G_GINT64_FORMAT " ms, before the timeout", ms_since (sent));
+  fail_unless (ms_since (pulled) <= TIMEOUT_MS + LATE_MS, "dropped %"
+      G_GINT64_FORMAT " ms after the frame", ms_since (pulled));
+  fail_unless_equals_uint64 (message_frames (msg), 1);
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  wait_status (h, TF_STATUS_WAITING);
+  assert_no_buffer (h);
+
+  tf_test_peer_free (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* A peer trickling one byte every 50 ms never completes a frame: it must go
+ * at the timeout just like a silent one.  Under keep it is current from its
+ * arrival; under replace-on-frame it stays pending. */
+static void
+check_slowloris (const gchar * policy)
+{
+  gchar *props = g_strdup_printf ("peer-policy=%s " TIMEOUT_PROP, policy);
+  GstHarness *h = tf_test_src_new (props);
+  gboolean current = g_str_equal (policy, "keep");
+  const gchar *name = current ? DISCONNECTED : REJECTED;
+  guint8 *payload = tf_test_payload (0, FRAME_LEN);
+  gsize caps_len = strlen (GRAY8_4x2);
+  gsize len = TF_HEADER_SIZE + caps_len + FRAME_LEN, i;
+  guint8 *frame = g_malloc (len);
+  gint64 before, after;
+  gboolean send_failed = FALSE;
+  TfTestPeer *s;
+  GstMessage *msg = NULL;
+
+  tf_header_write (frame, caps_len, FRAME_LEN, 0, TF_TIMESTAMP_NONE);
+  memcpy (frame + TF_HEADER_SIZE, GRAY8_4x2, caps_len);
+  memcpy (frame + TF_HEADER_SIZE + caps_len, payload, FRAME_LEN);
+
+  before = g_get_monotonic_time ();
+  s = tf_test_peer_connect (tf_test_src_port (h));
+  after = g_get_monotonic_time ();
+
+  /* Never the frame's last byte, so it never completes. */
+  for (i = 0; i + 1 < len && !msg && !send_failed; i++) {
+    GError *err = NULL;
+
+    if (g_socket_send (s->socket, (const gchar *) frame + i, 1, NULL,
+            &err) != 1) {
+      /* The RST came between our last look at the bus and this send. */
+      GST_INFO ("send: %s", err ? err->message : "?");
+      g_clear_error (&err);
+      send_failed = TRUE;
+      break;
+    }
+    msg = tf_test_wait_message (h, name, 50);
+  }
+  if (!msg)
+    msg = tf_test_wait_message (h, name, WAIT_MS);
+  fail_unless (msg != NULL, "%s: the slow peer was never dropped", policy);
+  fail_unless_equals_int (message_port (msg), s->local_port);
+  fail_unless_equals_string (message_reason (msg), "timeout");
+  fail_unless (ms_since (before) >= TIMEOUT_MS, "%s: dropped after %"
+      G_GINT64_FORMAT " ms, before the timeout", policy, ms_since (before));
+  fail_unless (ms_since (after) <= TIMEOUT_MS + LATE_MS, "%s: dropped after %"
+      G_GINT64_FORMAT " ms: bytes kept it alive", policy, ms_since (after));
+  if (current)
+    fail_unless_equals_uint64 (message_frames (msg), 0);
+  gst_message_unref (msg);
+
+  /* A failed send already consumed the reset; otherwise it is still there
+   * to be read. */
+  if (!send_failed)
+    fail_unless_equals_int (tf_test_peer_wait_end (s, WAIT_MS),
+        TF_TEST_PEER_GOT_RESET);
+  if (current) {
+    msg = expect_message (h, CONNECTED, s->local_port, NULL, 0);
+    gst_message_unref (msg);
+  } else {
+    assert_no_message (h, CONNECTED, 0);
+  }
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), current ? 0 : 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 0);
+  wait_status (h, TF_STATUS_WAITING);
+  assert_no_buffer (h);
+
+  tf_test_peer_free (s);
+  tf_test_src_free (h);
+  g_free (frame);
+  g_free (payload);
+  g_free (props);
+}
+
+GST_START_TEST (test_peers_timeout_counts_frames_not_bytes)
+{
+  check_slowloris ("replace-on-frame");
+  check_slowloris ("keep");
+}
+
+GST_END_TEST;
+
+/* ---- 4. a camera reconnects from its old source port ---- */
+
+GST_START_TEST (test_peers_reconnect_from_same_port)
+{
+  GstHarness *h = tf_test_src_new (TIMEOUT_PROP);
+  guint16 port = tf_test_src_port (h), p;
+  TfTestPeer *cam = tf_test_peer_connect (port);
+  gint64 silent;
+  GstMessage *msg;
+  guint i;
+
+  p = cam->local_port;
+  for (i = 0; i < 3; i++) {
+    send_frame (cam, A_SEQ + i, i == 0);
+    pull_frame (h, A_SEQ + i, i == 0);
+  }
+  silent = g_get_monotonic_time ();
+  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  msg = expect_message (h, DISCONNECTED, p, "timeout", TIMEOUT_MS + WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  tf_test_peer_free (cam);
+
+  /* The reset left no TIME_WAIT on either side, so the same 4-tuple is
+   * free again at once. */
+  cam = tf_test_peer_connect_from (port, p);
+  fail_unless_equals_int (cam->local_port, p);
+  for (i = 0; i < 3; i++) {
+    send_frame (cam, B_SEQ + i, i == 0);
+    pull_frame (h, B_SEQ + i, i == 0);
+    if (i == 0)
+      fail_unless (ms_since (silent) <= TIMEOUT_MS + 2 * LATE_MS,
+          "the camera streamed again only %" G_GINT64_FORMAT " ms after it "
+          "went silent", ms_since (silent));
+  }
+  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (stat_peer_port (h), p);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 6);
+
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 5. a peer leaving mid-frame ---- */
+
+/* A minimal image with a real marker structure: SOI, an APP1 segment, SOS,
+ * entropy data with stuffing and a restart marker, EOI. */
+static guint8 *
+make_jpeg (guint8 tag, gsize * len)
+{
+  static const guint8 head[] = {
+    0xff, 0xd8,
+    0xff, 0xe1, 0x00, 0x06, 'E', 'x', 'i', 'f',
+    0xff, 0xda, 0x00, 0x04, 0x01, 0x00,
+  };
+  static const guint8 tail[] = { 0xff, 0x00, 0x12, 0xff, 0xd0, 0x34, 0xff,
+    0xd9
+  };
+  guint8 *img = g_malloc (sizeof (head) + 3 + sizeof (tail));
+
+  memcpy (img, head, sizeof (head));
+  img[sizeof (head)] = tag;
+  img[sizeof (head) + 1] = 0x55;
+  img[sizeof (head) + 2] = tag ^ 0xaa;
+  memcpy (img + sizeof (head) + 3, tail, sizeof (tail));
+  *len = sizeof (head) + 3 + sizeof (tail);
+  return img;
+}
+
+typedef struct
+{
+  const gchar *props;
+  GByteArray *whole;            /* a whole frame on the wire */
+  GByteArray *partial;          /* the start of the next one */
+  guint8 *payload;              /* what the whole frame must come out as */
+  gsize payload_len;
+} MidFrameCase;
+
+static void
+mid_frame_case_clear (MidFrameCase * c)
+{
+  g_byte_array_unref (c->whole);
+  g_byte_array_unref (c->partial);
+  g_free (c->payload);
+}
+
+static void
+mid_frame_case_init (MidFrameCase * c, guint framing)
+{
+  guint8 hdr[TF_HEADER_SIZE], prefix[4];
+  guint8 *next;
+  gsize caps_len = strlen (GRAY8_4x2);
+
+  c->whole = g_byte_array_new ();
+  c->partial = g_byte_array_new ();
+  switch (framing) {
+    case 0:
+      c->props = "framing=header";
+      c->payload_len = FRAME_LEN;
+      c->payload = tf_test_payload (0, FRAME_LEN);
+      tf_header_write (hdr, caps_len, FRAME_LEN, 0, TF_TIMESTAMP_NONE);
+      g_byte_array_append (c->whole, hdr, TF_HEADER_SIZE);
+      g_byte_array_append (c->whole, (const guint8 *) GRAY8_4x2, caps_len);
+      g_byte_array_append (c->whole, c->payload, FRAME_LEN);
+      /* The next header, and half its payload: the element has allocated
+       * the frame's buffer and is filling it. */
+      next = tf_test_payload (1, FRAME_LEN);
+      tf_header_write (hdr, 0, FRAME_LEN, 1, TF_TIMESTAMP_NONE);
+      g_byte_array_append (c->partial, hdr, TF_HEADER_SIZE);
+      g_byte_array_append (c->partial, next, FRAME_LEN / 2);
+      g_free (next);
+      break;
+    case 1:
+      c->props = "framing=raw frame-size=16";
+      c->payload_len = 16;
+      c->payload = tf_test_payload (0, 16);
+      g_byte_array_append (c->whole, c->payload, 16);
+      next = tf_test_payload (1, 16);
+      g_byte_array_append (c->partial, next, 9);
+      g_free (next);
+      break;
+    case 2:
+      c->props = "framing=length length-format=u32be";
+      c->payload_len = 20;
+      c->payload = tf_test_payload (0, 20);
+      tf_length_write (TF_LENGTH_FORMAT_U32BE, 20, prefix);
+      g_byte_array_append (c->whole, prefix, 4);
+      g_byte_array_append (c->whole, c->payload, 20);
+      next = tf_test_payload (1, 20);
+      g_byte_array_append (c->partial, prefix, 4);
+      g_byte_array_append (c->partial, next, 7);
+      g_free (next);
+      break;
+    case 3:{
+      gsize len;
+      c->props = "framing=jpeg";
+      c->payload = make_jpeg (1, &c->payload_len);
+      g_byte_array_append (c->whole, c->payload, c->payload_len);
+      /* A second image cut inside its entropy-coded data. */
+      next = make_jpeg (2, &len);
+      g_byte_array_append (c->partial, next, len - 5);
+      g_free (next);
+      break;
+    }
+    default:
+      g_assert_not_reached ();
+  }
+}
+
+#define N_FRAMINGS 4
+
+/* Sends a whole frame and part of the next, then leaves with a FIN or an
+ * RST: the whole frame comes out, the partial one never does. */
+static void
+check_leave_mid_frame (guint framing, gboolean reset)
+{
+  MidFrameCase c;
+  GstHarness *h;
+  TfTestPeer *cam;
+  guint16 cam_port;
+  GstBuffer *buf;
+  GstMessage *msg;
+
+  mid_frame_case_init (&c, framing);
+  GST_INFO ("%s, leaving with %s", c.props, reset ? "RST" : "FIN");
+  h = tf_test_src_new (c.props);
+  cam = tf_test_peer_connect (tf_test_src_port (h));
+  cam_port = cam->local_port;
+
+  tf_test_peer_send (cam, c.whole->data, c.whole->len);
+  if (reset) {
+    /* Data still unread when an RST lands may be thrown away by the
+     * kernel; make sure the element holds the partial frame first. */
+    buf = tf_test_pull (h, WAIT_MS);
+    tf_test_peer_send (cam, c.partial->data, c.partial->len);
+    wait_element_read_all (h, cam);
+    tf_test_peer_reset (cam);
+  } else {
+    tf_test_peer_send (cam, c.partial->data, c.partial->len);
+    tf_test_peer_close (cam);
+    buf = tf_test_pull (h, WAIT_MS);
+  }
+  fail_unless (buf != NULL, "%s: the whole frame never arrived", c.props);
+  tf_test_assert_buffer_equals (buf, c.payload, c.payload_len);
+  gst_buffer_unref (buf);
+
+  msg = expect_message (h, DISCONNECTED, cam_port, reset ? "reset" : "closed",
+      WAIT_MS);
+  fail_unless_equals_uint64 (message_frames (msg), 1);
+  gst_message_unref (msg);
+  fail_unless (gst_harness_try_pull (h) == NULL, "%s: a partial frame came "
+      "out", c.props);
+  assert_no_buffer (h);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "bytes"), c.payload_len);
+  fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), 0);
+  wait_status (h, TF_STATUS_WAITING);
+
+  tf_test_src_free (h);
+  mid_frame_case_clear (&c);
+}
+
+GST_START_TEST (test_peers_leave_mid_frame_fin)
+{
+  guint framing;
+
+  for (framing = 0; framing < N_FRAMINGS; framing++)
+    check_leave_mid_frame (framing, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peers_leave_mid_frame_rst)
+{
+  guint framing;
+
+  for (framing = 0; framing < N_FRAMINGS; framing++)
+    check_leave_mid_frame (framing, TRUE);
+}
+
+GST_END_TEST;
+
+/* ---- 6. max-pending ---- */
+
+#define N_IDLE 5
+#define MAX_PENDING 2
+
+GST_START_TEST (test_peers_max_pending_drops_oldest)
+{
+  GstHarness *h = tf_test_src_new ("peer-policy=replace-on-frame "
+      "max-pending=2 " NO_TIMEOUT_PROP);
+  guint16 port = tf_test_src_port (h);
+  TfTestPeer *a = tf_test_peer_connect (port);
+  TfTestPeer *idle[N_IDLE] = { NULL, };
+  guint n_rejected = 0, i, more = 5;
+  guint32 seq;
+  GstMessage *msg;
+
+  for (seq = 0; more > 0; seq++) {
+    fail_unless (seq < 200, "only %u of %u idle peers were rejected",
+        n_rejected, N_IDLE - MAX_PENDING);
+    send_frame (a, A_SEQ + seq, seq == 0);
+    pull_frame (h, A_SEQ + seq, seq == 0);
+
+    /* One after the other, so they arrive in this order. */
+    if (seq == 2)
+      for (i = 0; i < N_IDLE; i++)
+        idle[i] = tf_test_peer_connect (port);
+
+    msg = tf_test_wait_message (h, REJECTED, FRAME_INTERVAL_MS);
+    if (msg) {
+      /* The oldest pending peer makes room for the newest. */
+      fail_unless (n_rejected < N_IDLE - MAX_PENDING);
+      fail_unless_equals_int (message_port (msg), idle[n_rejected]->local_port);
+      fail_unless_equals_string (message_reason (msg), "too-many-pending");
+      n_rejected++;
+      gst_message_unref (msg);
+    }
+    if (n_rejected == N_IDLE - MAX_PENDING)
+      more--;
+  }
+
+  for (i = 0; i < N_IDLE - MAX_PENDING; i++)
+    fail_unless_equals_int (tf_test_peer_wait_end (idle[i], WAIT_MS),
+        TF_TEST_PEER_GOT_RESET);
+  /* The newest ones are still held. */
+  for (; i < N_IDLE; i++)
+    fail_unless_equals_int (tf_test_peer_wait_end (idle[i], QUIET_MS),
+        TF_TEST_PEER_STILL_OPEN);
+
+  assert_no_buffer (h);
+  assert_no_message (h, DISCONNECTED, 0);
+  assert_no_message (h, REJECTED, QUIET_MS);
+  fail_unless_equals_int (stat_peer_port (h), a->local_port);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), N_IDLE -
+      MAX_PENDING);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), N_IDLE + 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq);
+  fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
+
+  for (i = 0; i < N_IDLE; i++)
+    tf_test_peer_free (idle[i]);
+  tf_test_peer_close (a);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 7. stopping from each blocking point ---- */
+
+#define STOP_MS 100
+
+static void
+check_stop_is_prompt (GstHarness * h)
+{
+  gint64 start = g_get_monotonic_time ();
+  GstStateChangeReturn ret = gst_element_set_state (h->element,
+      GST_STATE_NULL);
+  gint64 took = ms_since (start);
+
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless (took < STOP_MS, "going to NULL took %" G_GINT64_FORMAT " ms",
+      took);
+}
+
+static void
+assert_peer_closed (TfTestPeer * peer)
+{
+  TfTestPeerEnd end = tf_test_peer_wait_end (peer, WAIT_MS);
+
+  fail_if (end == TF_TEST_PEER_STILL_OPEN, "the peer's connection was left "
+      "open after the source stopped");
+}
+
+GST_START_TEST (test_peers_stop_while_waiting)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  gboolean started = FALSE;
+
+  /* basesrc sends stream-start from the streaming thread just before its
+   * first create(): after it, the thread is waiting for a peer. */
+  while (!started && g_get_monotonic_time () < deadline) {
+    GstEvent *ev = gst_harness_try_pull_event (h);
+    if (ev) {
+      started = GST_EVENT_TYPE (ev) == GST_EVENT_STREAM_START;
+      gst_event_unref (ev);
+    } else {
+      g_usleep (500);
+    }
+  }
+  fail_unless (started, "the streaming thread never started");
+
+  check_stop_is_prompt (h);
+  fail_unless_equals_int (tf_test_src_port (h), 0);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peers_stop_with_silent_peer)
+{
+  /* timeout=0: no deadline wakes the thread, only the stop can. */
+  GstHarness *h = tf_test_src_new ("timeout=0");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  GstMessage *msg;
+
+  send_frame (cam, A_SEQ, TRUE);
+  pull_frame (h, A_SEQ, TRUE);
+  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+
+  check_stop_is_prompt (h);
+  assert_peer_closed (cam);
+
+  tf_test_peer_free (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+#define BIG_FRAME (16 * 1024 * 1024)
+
+GST_START_TEST (test_peers_stop_mid_frame)
+{
+  GstHarness *h = tf_test_src_new ("timeout=0 framing=length "
+      "length-format=u32be");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  guint8 prefix[4];
+  guint8 *half = tf_test_payload (0, BIG_FRAME / 2);
+
+  /* Half of a 16 MiB frame: the element is filling a frame buffer when it
+   * is told to stop. */
+  tf_length_write (TF_LENGTH_FORMAT_U32BE, BIG_FRAME, prefix);
+  tf_test_peer_send (cam, prefix, sizeof (prefix));
+  tf_test_peer_send (cam, half, BIG_FRAME / 2);
+  wait_element_read_all (h, cam);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+
+  check_stop_is_prompt (h);
+  assert_peer_closed (cam);
+
+  g_free (half);
+  tf_test_peer_free (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 8. restart ---- */
+
+GST_START_TEST (test_peers_restart)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  GstMessage *msg;
+  guint16 port;
+  guint i;
+
+  send_frame (cam, A_SEQ, TRUE);
+  pull_frame (h, A_SEQ, TRUE);
+  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (tf_test_src_port (h), 0);
+  fail_unless_equals_int (get_status (h), TF_STATUS_STOPPED);
+  assert_peer_closed (cam);
+  tf_test_peer_free (cam);
+
+  fail_if (gst_element_set_state (h->element, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  /* Port 0 again: the new listening port may differ from the old one. */
+  port = tf_test_src_port (h);
+  fail_unless (port != 0, "no port after the restart");
+  fail_unless_equals_int (get_status (h), TF_STATUS_WAITING);
+
+  cam = tf_test_peer_connect (port);
+  for (i = 0; i < 3; i++)
+    send_frame (cam, B_SEQ + i, i == 0);
+  for (i = 0; i < 3; i++)
+    pull_frame (h, B_SEQ + i, i == 0);
+  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  assert_no_buffer (h);
+
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* ---- 9. keep: a standby camera takes over when the current one leaves ---- */
+
+GST_START_TEST (test_peers_keep_standby_takes_over)
+{
+  GstHarness *h = tf_test_src_new ("peer-policy=keep " TIMEOUT_PROP);
+  guint16 port = tf_test_src_port (h);
+  TfTestPeer *a = tf_test_peer_connect (port), *b = NULL;
+  guint16 a_port = a->local_port;
+  gint64 b_arrived = 0;
+  guint32 seq, b_seq = B_SEQ;
+  GstMessage *msg;
+
+  /* A streams; B connects at A's third frame and streams too, as a standby
+   * for longer than the timeout: its frames are read and discarded, and
+   * they keep it from being dropped as stale. */
+  for (seq = 0; b == NULL || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS;
+      seq++) {
+    fail_unless (seq < 200);
+    send_frame (a, A_SEQ + seq, seq == 0);
+    if (b) {
+      send_frame (b, b_seq, b_seq == B_SEQ);
+      b_seq++;
+    }
+    /* Only A's frames come out, in order. */
+    pull_frame (h, A_SEQ + seq, seq == 0);
+    if (seq == 2) {
+      b_arrived = g_get_monotonic_time ();
+      b = tf_test_peer_connect (port);
+    }
+    assert_no_message (h, REJECTED, FRAME_INTERVAL_MS);
+  }
+  fail_unless (b_seq > B_SEQ + 5);
+  wait_element_read_all (h, b);
+  assert_no_buffer (h);
+
+  msg = expect_message (h, CONNECTED, a_port, NULL, 0);
+  gst_message_unref (msg);
+  assert_no_message (h, CONNECTED, 0);
+
+  /* A leaves: the standby becomes current and only what it sends from now
+   * on comes out. */
+  tf_test_peer_close (a);
+  msg = expect_message (h, DISCONNECTED, a_port, "closed", WAIT_MS);
+  fail_unless_equals_uint64 (message_frames (msg), seq);
+  gst_message_unref (msg);
+  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+
+  camera_b_streams (h, b, B_SEQ + 100, FALSE);
+
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq + N_B);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
+  assert_no_message (h, REJECTED, 0);
+
+  tf_test_peer_close (b);
+  tf_test_src_free (h);
 }
 
 GST_END_TEST;
@@ -14,7 +1142,21 @@ peers_suite (void)
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
-  tcase_add_test (tc, test_peers_placeholder);
+  tcase_add_test (tc, test_peers_stale_replaced_policy_replace);
+  tcase_add_test (tc, test_peers_stale_replaced_policy_replace_on_frame);
+  tcase_add_test (tc, test_peers_stale_replaced_policy_keep);
+  tcase_add_test (tc, test_peers_idle_connection_does_not_interrupt);
+  tcase_add_test (tc, test_peers_timeout_after_last_frame);
+  tcase_add_test (tc, test_peers_timeout_counts_frames_not_bytes);
+  tcase_add_test (tc, test_peers_reconnect_from_same_port);
+  tcase_add_test (tc, test_peers_leave_mid_frame_fin);
+  tcase_add_test (tc, test_peers_leave_mid_frame_rst);
+  tcase_add_test (tc, test_peers_max_pending_drops_oldest);
+  tcase_add_test (tc, test_peers_stop_while_waiting);
+  tcase_add_test (tc, test_peers_stop_with_silent_peer);
+  tcase_add_test (tc, test_peers_stop_mid_frame);
+  tcase_add_test (tc, test_peers_restart);
+  tcase_add_test (tc, test_peers_keep_standby_takes_over);
   return s;
 }
 

@@ -555,6 +555,75 @@ GST_START_TEST (test_src_port_in_use_fails_clearly)
 
 GST_END_TEST;
 
+/* The exact bytes of the README's hex dump: if the documented format and
+ * the element ever disagree, this fails. */
+GST_START_TEST (test_src_readme_example_bytes)
+{
+  static const guint8 wire[] = {
+    0x54, 0x46, 0x52, 0x4d, 0x01, 0x01, 0x00, 0x29, 0x00, 0x00, 0x00, 0x08,
+    0x00, 0x00, 0x00, 0x07, 0x18, 0x0a, 0xdf, 0x2f, 0x1d, 0x2f, 0x0d, 0x15,
+    'v', 'i', 'd', 'e', 'o', '/', 'x', '-', 'r', 'a', 'w', ',', 'f', 'o', 'r',
+    'm', 'a', 't', '=', 'G', 'R', 'A', 'Y', '8', ',', 'w', 'i', 'd', 't', 'h',
+    '=', '4', ',', 'h', 'e', 'i', 'g', 'h', 't', '=', '2',
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+  };
+  GstHarness *h = tf_test_src_new (NULL);
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  GstCaps *unix_caps = gst_caps_new_empty_simple ("timestamp/x-unix");
+  GstReferenceTimestampMeta *meta;
+  GstBuffer *buf;
+
+  tf_test_peer_send (cam, wire, sizeof (wire));
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, wire + sizeof (wire) - 8, 8);
+  meta = gst_buffer_get_reference_timestamp_meta (buf, unix_caps);
+  fail_unless (meta != NULL);
+  fail_unless_equals_uint64 (meta->timestamp,
+      G_GUINT64_CONSTANT (1732442400123456789));
+  gst_buffer_unref (buf);
+  gst_caps_unref (unix_caps);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
+/* pipelines/tiny-camera.py is the README's "camera in twenty lines". */
+GST_START_TEST (test_src_python_tiny_camera)
+{
+  GstHarness *h = tf_test_src_new (NULL);
+  gchar *script = g_build_filename (g_getenv ("TF_SOURCE_ROOT"), "pipelines",
+      "tiny-camera.py", NULL);
+  gchar *port = g_strdup_printf ("%u", tf_test_src_port (h));
+  gchar *argv[] = { (gchar *) "python3", script, (gchar *) "127.0.0.1", port,
+    (gchar *) "3", NULL
+  };
+  GError *err = NULL;
+  guint i;
+
+  fail_unless (g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+          NULL, NULL, &err), "cannot run %s: %s", script,
+      err ? err->message : "");
+  for (i = 0; i < 3; i++) {
+    GstBuffer *buf = tf_test_pull (h, 10000);
+    GstMapInfo map;
+
+    fail_unless (buf != NULL, "frame %u from tiny-camera.py missing", i);
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+    fail_unless_equals_uint64 (map.size, 320 * 240);
+    /* pixel (x, y) = (x + y + 4 * seq) & 0xff */
+    fail_unless_equals_int (map.data[0], (4 * i) & 0xff);
+    fail_unless_equals_int (map.data[320 * 10 + 5], (15 + 4 * i) & 0xff);
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+  g_free (script);
+  g_free (port);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 tcpframesrc_suite (void)
 {
@@ -575,6 +644,8 @@ tcpframesrc_suite (void)
   tcase_add_test (tc, test_src_status_and_port_notify);
   tcase_add_test (tc, test_src_bad_config_fails_clearly);
   tcase_add_test (tc, test_src_port_in_use_fails_clearly);
+  tcase_add_test (tc, test_src_readme_example_bytes);
+  tcase_add_test (tc, test_src_python_tiny_camera);
   return s;
 }
 

@@ -114,7 +114,6 @@ typedef struct
   /* Where the last connection came from, for connect-same-port. */
   GInetAddress *local_addr;
   guint16 local_port;
-  gboolean ever_connected;
 
   /* Connections a `connect` left behind: open, never written again. */
   GPtrArray *stale;
@@ -129,23 +128,14 @@ typedef struct
   guint8 *ramp;
 } CamSim;
 
-static void
-say (CamSim * cs, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-say (CamSim * cs, const gchar * format, ...)
-{
-  va_list args;
-  gchar *msg;
-
-  if (cs->quiet)
-    return;
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_print ("camsim: %s\n", msg);
-  g_free (msg);
-}
+/* A macro, so the formats are checked against g_strdup_printf()'s. */
+#define say(cs, ...) G_STMT_START {                     \
+    if (!(cs)->quiet) {                                 \
+      gchar *say_msg_ = g_strdup_printf (__VA_ARGS__);  \
+      g_print ("camsim: %s\n", say_msg_);               \
+      g_free (say_msg_);                                \
+    }                                                   \
+  } G_STMT_END
 
 static gboolean
 parse_nick (const Nick * nicks, guint n_nicks, const gchar * what,
@@ -482,7 +472,6 @@ step_connect (CamSim * cs, gboolean same_port, GError ** error)
   g_object_unref (local);
 
   cs->conn = sock;
-  cs->ever_connected = TRUE;
   cs->seq = 0;
   cs->caps_sent = FALSE;
   cs->last_write_us = 0;
@@ -748,7 +737,7 @@ setup (CamSim * cs, const gchar * framing, const gchar * length_format,
   cs->height = height;
   cs->fps = fps;
 
-  cs->payload_size = (gsize) width * height;
+  cs->payload_size = width * (gsize) height;
   if ((guint64) width * height > MAX_PAYLOAD_SIZE) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
         "a %dx%d frame is larger than 1 GiB", width, height);
@@ -823,7 +812,7 @@ main (int argc, char **argv)
     {"fps", 0, 0, G_OPTION_ARG_INT, &fps,
         "Frames per second, 0 for as fast as possible (default 30)", "N"},
     {"script", 0, 0, G_OPTION_ARG_STRING, &script,
-          "Comma-separated steps: connect, connect-same-port, stream:N, "
+        "Comma-separated steps: connect, connect-same-port, stream:N, "
           "silent:MS, wait-reset:MS, close, reset, partial:BYTES (default "
           DEFAULT_SCRIPT ")", "STEPS"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &cs.quiet,
