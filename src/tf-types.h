@@ -34,11 +34,19 @@ typedef enum {
   TF_PEER_POLICY_KEEP,
 } TfPeerPolicy;
 
-/* What the source is doing, as a camera user sees it. */
+/* Who opens the TCP connection: `server` listens for the other side,
+ * `client` connects to it (and reconnects with backoff). */
+typedef enum {
+  TF_MODE_SERVER,
+  TF_MODE_CLIENT,
+} TfMode;
+
+/* What the element is doing, as a camera user sees it. */
 typedef enum {
   TF_STATUS_STOPPED,
-  TF_STATUS_WAITING,
+  TF_STATUS_WAITING,            /* server: listening, no current peer */
   TF_STATUS_STREAMING,
+  TF_STATUS_CONNECTING,         /* client: connecting, or waiting to retry */
 } TfStatus;
 
 /* Why a peer stopped being (or never became) the current one.  The nick is
@@ -53,6 +61,7 @@ typedef enum {
   TF_REASON_TOO_MANY_PENDING,
   TF_REASON_NOT_ALLOWED,
   TF_REASON_STOPPED,
+  TF_REASON_SEND_TIMEOUT,       /* sink: a send stalled for send-timeout */
 } TfReason;
 
 G_END_DECLS

@@ -504,6 +504,278 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
 
 GST_END_TEST;
 
+/* ---- 2b. newcomers while the current camera has a backlog ---- */
+
+/* Camera A sends faster than downstream takes frames, from its own thread,
+ * so its socket always holds a waiting frame: what happens whenever the
+ * pipeline, not the camera, sets the pace. */
+typedef struct
+{
+  GstHarness *h;
+  TfTestPeer *peer;
+  gint stop;
+  guint32 sent;
+  guint32 pulled;
+  GThread *thread;
+} Backlog;
+
+#define BACKLOG_BURST 4
+
+static gpointer
+backlog_camera (gpointer data)
+{
+  Backlog *b = data;
+
+  while (!g_atomic_int_get (&b->stop)) {
+    guint i;
+
+    for (i = 0; i < BACKLOG_BURST; i++) {
+      guint8 msg[TF_HEADER_SIZE + sizeof (GRAY8_4x2) + FRAME_LEN];
+      guint8 *payload = tf_test_payload (A_SEQ + b->sent, FRAME_LEN);
+      gsize caps_len = b->sent == 0 ? strlen (GRAY8_4x2) : 0;
+      gsize len = TF_HEADER_SIZE + caps_len + FRAME_LEN;
+      gssize n;
+
+      tf_header_write (msg, caps_len, FRAME_LEN, A_SEQ + b->sent,
+          TF_TIMESTAMP_NONE);
+      memcpy (msg + TF_HEADER_SIZE, GRAY8_4x2, caps_len);
+      memcpy (msg + TF_HEADER_SIZE + caps_len, payload, FRAME_LEN);
+      g_free (payload);
+      /* No check macros off the test's main thread: a failed send (A was
+       * dropped) just ends the stream. */
+      n = g_socket_send (b->peer->socket, (const gchar *) msg, len, NULL,
+          NULL);
+      if (n != (gssize) len)
+        return NULL;
+      b->sent++;
+    }
+    /* The camera's frame clock: BACKLOG_BURST frames a millisecond. */
+    g_usleep (1000);
+  }
+  return NULL;
+}
+
+/* Downstream that needs 1 ms per frame: slower than camera A. */
+static GstPadProbeReturn
+slow_downstream (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  g_usleep (1000);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+backlog_start (Backlog * b, const gchar * props)
+{
+  GstPad *srcpad;
+
+  memset (b, 0, sizeof (*b));
+  b->h = tf_test_src_new (props);
+  srcpad = gst_element_get_static_pad (b->h->element, "src");
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_BUFFER, slow_downstream,
+      NULL, NULL);
+  gst_object_unref (srcpad);
+  b->peer = tf_test_peer_connect (tf_test_src_port (b->h));
+  b->thread = g_thread_new ("camera-a", backlog_camera, b);
+  pull_frame (b->h, A_SEQ, TRUE);
+  b->pulled = 1;
+}
+
+/* Pulls what is there: A's frames, in order, never DISCONT after the
+ * first; stops at the first buffer that is not A's next frame and returns
+ * it. */
+static GstBuffer *
+backlog_drain (Backlog * b)
+{
+  GstBuffer *buf;
+
+  while ((buf = gst_harness_try_pull (b->h))) {
+    guint8 *payload = tf_test_payload (A_SEQ + b->pulled, FRAME_LEN);
+    GstMapInfo map;
+    gboolean is_a;
+
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+    is_a = map.size == FRAME_LEN && memcmp (map.data, payload, FRAME_LEN) == 0;
+    gst_buffer_unmap (buf, &map);
+    g_free (payload);
+    if (!is_a)
+      return buf;
+    fail_if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
+    gst_buffer_unref (buf);
+    b->pulled++;
+  }
+  return NULL;
+}
+
+static void
+backlog_stop (Backlog * b)
+{
+  g_atomic_int_set (&b->stop, 1);
+  g_thread_join (b->thread);
+}
+
+/* Waits for message `name` while A's frames keep flowing; NULL if none
+ * came within timeout_ms. */
+static GstMessage *
+backlog_wait_message (Backlog * b, const gchar * name, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+  GstMessage *msg = NULL;
+
+  while (!msg && g_get_monotonic_time () < deadline) {
+    GstBuffer *other = backlog_drain (b);
+
+    fail_unless (other == NULL, "a frame that is not A's next one came out "
+        "after %u of A's", b->pulled);
+    msg = tf_test_wait_message (b->h, name, 5);
+  }
+  return msg;
+}
+
+/* An idle connection times out on time even while the current camera
+ * always has a frame waiting. */
+GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
+{
+  Backlog b;
+  TfTestPeer *c;
+  GstMessage *msg;
+  gint64 c_before, c_after;
+
+  backlog_start (&b, "peer-policy=replace-on-frame " TIMEOUT_PROP);
+  c_before = g_get_monotonic_time ();
+  c = tf_test_peer_connect (tf_test_src_port (b.h));
+  c_after = g_get_monotonic_time ();
+
+  msg = backlog_wait_message (&b, REJECTED, TIMEOUT_MS + WAIT_MS);
+  fail_unless (msg != NULL, "the idle peer was not dropped within %u ms of "
+      "the %u ms timeout (accepted connections: %" G_GUINT64_FORMAT ", A's "
+      "frames pulled: %u)", WAIT_MS, TIMEOUT_MS,
+      tf_test_stat (b.h, "connections"), b.pulled);
+  fail_unless_equals_int (message_port (msg), c->local_port);
+  fail_unless_equals_string (message_reason (msg), "timeout");
+  fail_unless (ms_since (c_before) >= TIMEOUT_MS);
+  fail_unless (ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
+      "the idle peer was dropped %" G_GINT64_FORMAT " ms after it connected",
+      ms_since (c_after));
+  gst_message_unref (msg);
+  backlog_stop (&b);
+
+  fail_unless (b.pulled > 10, "A did not stream meanwhile");
+  fail_unless_equals_int (tf_test_peer_wait_end (c, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  assert_no_message (b.h, DISCONNECTED, 0);
+  fail_unless_equals_int (stat_peer_port (b.h), b.peer->local_port);
+
+  tf_test_peer_free (c);
+  tf_test_peer_free (b.peer);
+  tf_test_src_free (b.h);
+}
+
+GST_END_TEST;
+
+/* Camera B connects and streams while A has a backlog: under
+ * replace-on-frame B's first frame makes it current, within a bound, and
+ * only B's frames follow. */
+GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
+{
+  Backlog b;
+  TfTestPeer *cam_b;
+  GstMessage *msg;
+  GstBuffer *buf;
+  gint64 b_connected;
+  guint16 a_port;
+  guint i;
+
+  backlog_start (&b, "peer-policy=replace-on-frame " NO_TIMEOUT_PROP);
+  a_port = b.peer->local_port;
+  cam_b = tf_test_peer_connect (tf_test_src_port (b.h));
+  b_connected = g_get_monotonic_time ();
+  for (i = 0; i < N_B; i++)
+    send_frame (cam_b, B_SEQ + i, i == 0);
+
+  msg = backlog_wait_message (&b, DISCONNECTED, WAIT_MS);
+  fail_unless (msg != NULL, "B did not replace A within %u ms (accepted "
+      "connections: %" G_GUINT64_FORMAT ", A's frames pulled: %u)", WAIT_MS,
+      tf_test_stat (b.h, "connections"), b.pulled);
+  fail_unless (ms_since (b_connected) <= LATE_MS, "B replaced A only %"
+      G_GINT64_FORMAT " ms after it connected", ms_since (b_connected));
+  fail_unless_equals_int (message_port (msg), a_port);
+  fail_unless_equals_string (message_reason (msg), "replaced");
+  gst_message_unref (msg);
+  msg = expect_message (b.h, CONNECTED, a_port, NULL, 0);
+  gst_message_unref (msg);
+  msg = expect_message (b.h, CONNECTED, cam_b->local_port, NULL, WAIT_MS);
+  gst_message_unref (msg);
+  backlog_stop (&b);
+
+  /* What A had queued before it was dropped, then exactly B's frames. */
+  buf = backlog_drain (&b);
+  if (!buf)
+    buf = tf_test_pull (b.h, WAIT_MS);
+  for (i = 0; i < N_B; i++) {
+    guint8 *payload = tf_test_payload (B_SEQ + i, FRAME_LEN);
+
+    if (!buf)
+      buf = tf_test_pull (b.h, WAIT_MS);
+    tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
+    fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
+            GST_BUFFER_FLAG_DISCONT), i == 0);
+    g_free (payload);
+    gst_clear_buffer (&buf);
+  }
+  assert_no_buffer (b.h);
+  fail_unless_equals_int (tf_test_peer_wait_end (b.peer, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  fail_unless_equals_uint64 (tf_test_stat (b.h, "replacements"), 1);
+
+  tf_test_peer_free (b.peer);
+  tf_test_peer_close (cam_b);
+  tf_test_src_free (b.h);
+}
+
+GST_END_TEST;
+
+/* Under keep, a standby camera's frames are read and discarded, which keeps
+ * it alive past the timeout, even while the current camera has a
+ * backlog. */
+GST_START_TEST (test_peers_keep_standby_alive_under_backlog)
+{
+  Backlog b;
+  TfTestPeer *cam_b;
+  GstMessage *msg;
+  gint64 b_connected;
+  guint32 seq = B_SEQ;
+
+  backlog_start (&b, "peer-policy=keep " TIMEOUT_PROP);
+  cam_b = tf_test_peer_connect (tf_test_src_port (b.h));
+  b_connected = g_get_monotonic_time ();
+
+  /* B streams at 50 frames/s for longer than the timeout; none of its
+   * frames comes out (backlog_wait_message checks that). */
+  while (ms_since (b_connected) < TIMEOUT_MS + LATE_MS) {
+    send_frame (cam_b, seq, seq == B_SEQ);
+    seq++;
+    msg = backlog_wait_message (&b, REJECTED, FRAME_INTERVAL_MS);
+    fail_unless (msg == NULL, "the streaming standby was dropped as %s after "
+        "%" G_GINT64_FORMAT " ms (accepted connections: %" G_GUINT64_FORMAT
+        ")", message_reason (msg), ms_since (b_connected),
+        tf_test_stat (b.h, "connections"));
+  }
+  backlog_stop (&b);
+
+  fail_unless_equals_uint64 (tf_test_stat (b.h, "connections"), 2);
+  fail_unless_equals_uint64 (tf_test_stat (b.h, "rejected"), 0);
+  fail_unless_equals_uint64 (tf_test_stat (b.h, "timeouts"), 0);
+  fail_unless_equals_int (stat_peer_port (b.h), b.peer->local_port);
+  fail_unless_equals_int (tf_test_peer_wait_end (cam_b, QUIET_MS),
+      TF_TEST_PEER_STILL_OPEN);
+
+  tf_test_peer_free (b.peer);
+  tf_test_peer_close (cam_b);
+  tf_test_src_free (b.h);
+}
+
+GST_END_TEST;
+
 /* ---- 3. timeouts ---- */
 
 GST_START_TEST (test_peers_timeout_after_last_frame)
@@ -930,17 +1202,44 @@ GST_END_TEST;
 
 #define STOP_MS 100
 
+typedef struct
+{
+  GstElement *element;
+  GstStateChangeReturn ret;
+  gint64 took_us;
+  gint done;
+} StopJob;
+
+static gpointer
+stop_in_thread (gpointer data)
+{
+  StopJob *job = data;
+  gint64 start = g_get_monotonic_time ();
+
+  job->ret = gst_element_set_state (job->element, GST_STATE_NULL);
+  job->took_us = g_get_monotonic_time () - start;
+  g_atomic_int_set (&job->done, 1);
+  return NULL;
+}
+
+/* Goes to NULL from another thread, so that a stop that never returns
+ * fails the test instead of hanging it. */
 static void
 check_stop_is_prompt (GstHarness * h)
 {
+  StopJob job = { h->element, GST_STATE_CHANGE_FAILURE, 0, 0 };
   gint64 start = g_get_monotonic_time ();
-  GstStateChangeReturn ret = gst_element_set_state (h->element,
-      GST_STATE_NULL);
-  gint64 took = ms_since (start);
+  GThread *thread = g_thread_new ("stop", stop_in_thread, &job);
 
-  fail_unless_equals_int (ret, GST_STATE_CHANGE_SUCCESS);
-  fail_unless (took < STOP_MS, "going to NULL took %" G_GINT64_FORMAT " ms",
-      took);
+  while (!g_atomic_int_get (&job.done) && ms_since (start) < WAIT_MS)
+    g_usleep (500);
+  fail_unless (g_atomic_int_get (&job.done), "going to NULL was still "
+      "blocked after %u ms", WAIT_MS);
+  g_thread_join (thread);
+
+  fail_unless_equals_int (job.ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless (job.took_us < STOP_MS * 1000, "going to NULL took %"
+      G_GINT64_FORMAT " ms", job.took_us / 1000);
 }
 
 static void
@@ -1146,6 +1445,9 @@ peers_suite (void)
   tcase_add_test (tc, test_peers_stale_replaced_policy_replace_on_frame);
   tcase_add_test (tc, test_peers_stale_replaced_policy_keep);
   tcase_add_test (tc, test_peers_idle_connection_does_not_interrupt);
+  tcase_add_test (tc, test_peers_idle_connection_times_out_under_backlog);
+  tcase_add_test (tc, test_peers_new_camera_replaces_under_backlog);
+  tcase_add_test (tc, test_peers_keep_standby_alive_under_backlog);
   tcase_add_test (tc, test_peers_timeout_after_last_frame);
   tcase_add_test (tc, test_peers_timeout_counts_frames_not_bytes);
   tcase_add_test (tc, test_peers_reconnect_from_same_port);
