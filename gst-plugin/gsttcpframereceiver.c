@@ -12,6 +12,7 @@
 
 #include "gsttcpframereceiver.h"
 #include "tcpframe-enumtypes.h"
+#include "tf-backoff.h"
 
 #include <gst/video/video.h>
 #include <errno.h>
@@ -93,11 +94,24 @@ struct _GstTcpFrameReceiver {
   TfPeer *hot_peer;
   gint64 last_poll;
 
+  /* client mode: at most one connection, made by us */
+  GSocket *connecting;          /* a connect in progress */
+  GList *connect_addrs;         /* GInetAddress still to try this attempt */
+  gint64 connect_deadline;
+  gint64 retry_at;              /* next attempt, when no connection */
+  TfBackoff backoff;
+  gint failed_attempts;         /* in a row, without a frame in between */
+  gchar *last_failure;
+  GError *fatal_error;          /* retries used up */
+
   GstCaps *jpeg_caps;
 
   GMutex stats_lock;
   GstTcpFrameReceiverStats stats;
 };
+
+static void client_schedule_retry (GstTcpFrameReceiver * r,
+    const gchar * failure, gboolean streamed);
 
 static gint64
 now_ns (void)
@@ -240,6 +254,14 @@ peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
 
   emit (r, was_current ? GST_TCP_FRAME_PEER_DISCONNECTED :
       GST_TCP_FRAME_PEER_REJECTED, p, reason, error);
+
+  if (r->config.mode == TF_MODE_CLIENT) {
+    gchar *failure = g_strdup_printf ("%s:%u: connection ended (%s)",
+        p->address, p->port, g_enum_get_value (g_type_class_peek
+            (TF_TYPE_REASON), reason)->value_nick);
+    client_schedule_retry (r, failure, p->frames_pushed > 0);
+    g_free (failure);
+  }
   peer_free (p, FALSE);
 }
 
@@ -505,9 +527,10 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
 
         apply_decisions (r);
         if (!push) {
-          /* A standby peer under peer-policy=keep: alive, not wanted. */
+          /* A standby peer under peer-policy=keep: alive, not wanted.  One
+           * frame per turn, so a fast standby cannot hold the thread. */
           gst_buffer_unref (buf);
-          break;
+          return SERVICE_IDLE;
         }
         if (!p->pushed_any) {
           GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
@@ -539,13 +562,44 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
   }
 }
 
+/* A connected socket, accepted or connected by us, becomes a peer. */
+static TfPeer *
+peer_add (GstTcpFrameReceiver * r, GSocket * socket)
+{
+  TfPeer *p = g_new0 (TfPeer, 1);
+  GSocketAddress *sa;
+
+  g_socket_set_blocking (socket, FALSE);
+  p->id = ++r->next_id;
+  if (p->id == 0)
+    p->id = ++r->next_id;
+  p->socket = socket;
+  p->framer = tf_framer_new (&r->config.framer);
+  peer_set_caps (p, r->config.caps);
+  sa = g_socket_get_remote_address (socket, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (sa)) {
+    GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (sa);
+    p->address =
+        g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+    p->port = g_inet_socket_address_get_port (isa);
+  } else {
+    p->address = g_strdup ("unknown");
+  }
+  g_clear_object (&sa);
+  g_ptr_array_add (r->peers, p);
+
+  g_mutex_lock (&r->stats_lock);
+  r->stats.connections++;
+  g_mutex_unlock (&r->stats_lock);
+  return p;
+}
+
 static gboolean
 accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
 {
   for (;;) {
     GError *err = NULL;
     GSocket *socket = g_socket_accept (listener, r->cancellable, &err);
-    GSocketAddress *sa;
     TfPeer *p;
 
     if (!socket) {
@@ -563,34 +617,183 @@ accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
       return !cancelled;
     }
 
-    g_socket_set_blocking (socket, FALSE);
-    p = g_new0 (TfPeer, 1);
-    p->id = ++r->next_id;
-    if (p->id == 0)
-      p->id = ++r->next_id;
-    p->socket = socket;
-    p->framer = tf_framer_new (&r->config.framer);
-    peer_set_caps (p, r->config.caps);
-    sa = g_socket_get_remote_address (socket, NULL);
-    if (G_IS_INET_SOCKET_ADDRESS (sa)) {
-      GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (sa);
-      p->address =
-          g_inet_address_to_string (g_inet_socket_address_get_address (isa));
-      p->port = g_inet_socket_address_get_port (isa);
-    } else {
-      p->address = g_strdup ("unknown");
-    }
-    g_clear_object (&sa);
-    g_ptr_array_add (r->peers, p);
-
+    p = peer_add (r, socket);
     GST_INFO_OBJECT (r->owner, "accepted %s:%u", p->address, p->port);
-    g_mutex_lock (&r->stats_lock);
-    r->stats.connections++;
-    g_mutex_unlock (&r->stats_lock);
-
     tf_arbiter_add (r->arbiter, p->id, now_ns (), r->decisions);
     apply_decisions (r);
   }
+}
+
+/* ---- client mode ---- */
+
+static GList *
+resolve_host (GstTcpFrameReceiver * r, const gchar * host, GError ** error)
+{
+  GInetAddress *addr = g_inet_address_new_from_string (host);
+  GResolver *resolver;
+  GList *addrs;
+
+  if (addr)
+    return g_list_prepend (NULL, addr);
+
+  resolver = g_resolver_get_default ();
+  addrs = g_resolver_lookup_by_name (resolver, host, r->cancellable, error);
+  g_object_unref (resolver);
+  return addrs;
+}
+
+
+static void
+client_forget_attempt (GstTcpFrameReceiver * r)
+{
+  if (r->connecting) {
+    g_socket_close (r->connecting, NULL);
+    g_clear_object (&r->connecting);
+  }
+  g_list_free_full (r->connect_addrs, g_object_unref);
+  r->connect_addrs = NULL;
+}
+
+/* No connection now: wait (with backoff) before the next attempt, unless
+ * the retries are used up.  A connection that streamed frames proves the
+ * camera is back, so the backoff and the retry count start over. */
+static void
+client_schedule_retry (GstTcpFrameReceiver * r, const gchar * failure,
+    gboolean streamed)
+{
+  client_forget_attempt (r);
+  if (streamed) {
+    tf_backoff_reset (&r->backoff);
+    r->failed_attempts = 0;
+  } else {
+    r->failed_attempts++;
+  }
+  if (failure) {
+    g_free (r->last_failure);
+    r->last_failure = g_strdup (failure);
+  }
+  if (r->config.max_retries >= 0 && r->failed_attempts > r->config.max_retries) {
+    if (!r->fatal_error)
+      r->fatal_error = g_error_new (G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE,
+          "gave up on %s port %d after %d failed attempts; last failure: %s",
+          r->config.host, r->config.port, r->failed_attempts,
+          r->last_failure ? r->last_failure : "unknown");
+    return;
+  }
+  r->retry_at = now_ns () + tf_backoff_next (&r->backoff);
+  GST_DEBUG_OBJECT (r->owner, "next connect attempt in %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (r->retry_at - now_ns ()));
+}
+
+static void
+client_connected (GstTcpFrameReceiver * r, GSocket * socket)
+{
+  TfPeer *p;
+
+  client_forget_attempt (r);
+  p = peer_add (r, socket);
+  GST_INFO_OBJECT (r->owner, "connected to %s:%u", p->address, p->port);
+  tf_arbiter_add (r->arbiter, p->id, now_ns (), r->decisions);
+  apply_decisions (r);
+}
+
+/* Tries the attempt's addresses in turn until one connects at once, one
+ * is in progress, or none is left. */
+static void
+client_try_next_address (GstTcpFrameReceiver * r)
+{
+  while (r->connect_addrs) {
+    GInetAddress *addr = r->connect_addrs->data;
+    GSocketAddress *sa = g_inet_socket_address_new (addr, r->config.port);
+    gchar *name = g_inet_address_to_string (addr);
+    GError *err = NULL;
+    GSocket *socket;
+
+    r->connect_addrs = g_list_delete_link (r->connect_addrs, r->connect_addrs);
+    socket = g_socket_new (g_inet_address_get_family (addr),
+        G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
+    if (socket) {
+      g_socket_set_blocking (socket, FALSE);
+      if (g_socket_connect (socket, sa, r->cancellable, &err)) {
+        client_connected (r, socket);
+      } else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PENDING)) {
+        g_clear_error (&err);
+        r->connecting = socket;
+      } else {
+        g_clear_object (&socket);
+      }
+    }
+    if (err) {
+      gchar *failure = g_strdup_printf ("%s port %d: %s", name,
+          r->config.port, err->message);
+      GST_DEBUG_OBJECT (r->owner, "connect failed: %s", failure);
+      g_free (r->last_failure);
+      r->last_failure = failure;
+      g_error_free (err);
+    }
+    g_free (name);
+    g_object_unref (sa);
+    g_object_unref (addr);
+    if (r->connecting || r->peers->len)
+      return;
+  }
+  client_schedule_retry (r, NULL, FALSE);
+}
+
+/* Returns FALSE when cancelled. */
+static gboolean
+client_start_attempt (GstTcpFrameReceiver * r)
+{
+  GError *err = NULL;
+  GList *addrs;
+
+  r->retry_at = G_MAXINT64;
+  g_mutex_lock (&r->stats_lock);
+  r->stats.connect_attempts++;
+  g_mutex_unlock (&r->stats_lock);
+
+  /* Names are resolved again at every attempt: a camera's DHCP address may
+   * have changed while it was away. */
+  addrs = resolve_host (r, r->config.host, &err);
+  if (!addrs) {
+    gboolean cancelled = g_error_matches (err, G_IO_ERROR,
+        G_IO_ERROR_CANCELLED);
+    if (!cancelled) {
+      gchar *failure = g_strdup_printf ("cannot resolve %s: %s",
+          r->config.host, err->message);
+      client_schedule_retry (r, failure, FALSE);
+      g_free (failure);
+    } else {
+      r->retry_at = now_ns ();
+    }
+    g_error_free (err);
+    return !cancelled;
+  }
+  r->connect_addrs = addrs;
+  r->connect_deadline = now_ns () + r->config.connect_timeout_ns;
+  client_try_next_address (r);
+  return TRUE;
+}
+
+static void
+client_finish_connect (GstTcpFrameReceiver * r)
+{
+  GError *err = NULL;
+  GSocket *socket = r->connecting;
+
+  r->connecting = NULL;
+  if (g_socket_check_connect_result (socket, &err)) {
+    client_connected (r, socket);
+    return;
+  }
+  g_free (r->last_failure);
+  r->last_failure = g_strdup_printf ("%s port %d: %s", r->config.host,
+      r->config.port, err->message);
+  GST_DEBUG_OBJECT (r->owner, "connect failed: %s", r->last_failure);
+  g_error_free (err);
+  g_socket_close (socket, NULL);
+  g_object_unref (socket);
+  client_try_next_address (r);
 }
 
 /* ---- public API ---- */
@@ -642,22 +845,6 @@ gst_tcp_frame_receiver_config_clear (GstTcpFrameReceiverConfig * config)
   gst_clear_caps (&config->caps);
 }
 
-static GList *
-resolve_host (GstTcpFrameReceiver * r, const gchar * host, GError ** error)
-{
-  GInetAddress *addr = g_inet_address_new_from_string (host);
-  GResolver *resolver;
-  GList *addrs;
-
-  if (addr)
-    return g_list_prepend (NULL, addr);
-
-  resolver = g_resolver_get_default ();
-  addrs = g_resolver_lookup_by_name (resolver, host, r->cancellable, error);
-  g_object_unref (resolver);
-  return addrs;
-}
-
 static GSocket *
 listen_on (GInetAddress * addr, guint16 port, GError ** error)
 {
@@ -691,6 +878,20 @@ gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
   r->config = *config;
   r->config.host = g_strdup (config->host);
   r->config.caps = config->caps ? gst_caps_ref (config->caps) : NULL;
+
+  if (config->mode == TF_MODE_CLIENT) {
+    /* One connection at a time, ours: it is current as soon as it is up. */
+    r->arbiter = tf_arbiter_new (TF_PEER_POLICY_REPLACE, 0,
+        config->timeout_ns);
+    tf_backoff_init (&r->backoff, config->retry_delay_ns,
+        config->max_retry_delay_ns, 0);
+    r->retry_at = 0;
+    r->failed_attempts = 0;
+    r->bound_port = 0;
+    GST_INFO_OBJECT (r->owner, "will connect to %s port %d", config->host,
+        config->port);
+    return TRUE;
+  }
 
   addrs = resolve_host (r, config->host, error);
   if (!addrs)
@@ -751,6 +952,10 @@ gst_tcp_frame_receiver_stop (GstTcpFrameReceiver * r)
     g_object_unref (socket);
   }
   g_ptr_array_set_size (r->listeners, 0);
+  client_forget_attempt (r);
+  tf_backoff_clear (&r->backoff);
+  g_clear_pointer (&r->last_failure, g_free);
+  g_clear_error (&r->fatal_error);
   g_clear_pointer (&r->arbiter, tf_arbiter_free);
   g_array_set_size (r->decisions, 0);
   set_current_peer_stats (r, NULL);
@@ -804,6 +1009,12 @@ build_pollfds (GstTcpFrameReceiver * r, gboolean with_listeners)
     for (i = 0; i < r->listeners->len; i++)
       add_pollfd (r, g_ptr_array_index (r->listeners, i));
   }
+  if (r->connecting) {
+    GPollFD pfd = { g_socket_get_fd (r->connecting),
+      G_IO_OUT | G_IO_ERR | G_IO_HUP, 0
+    };
+    g_array_append_val (r->pollfds, pfd);
+  }
   for (i = 0; i < r->peers->len; i++) {
     TfPeer *p = g_ptr_array_index (r->peers, i);
     add_pollfd (r, p->socket);
@@ -811,13 +1022,24 @@ build_pollfds (GstTcpFrameReceiver * r, gboolean with_listeners)
   }
 }
 
+static gint64
+earlier (gint64 deadline, gint64 other)
+{
+  return deadline < 0 || other < deadline ? other : deadline;
+}
+
 static gint
 poll_timeout_ms (GstTcpFrameReceiver * r, gint64 now, gboolean accept_paused)
 {
   gint64 deadline = tf_arbiter_next_deadline (r->arbiter);
 
-  if (accept_paused && (deadline < 0 || r->accept_paused_until < deadline))
-    deadline = r->accept_paused_until;
+  if (accept_paused)
+    deadline = earlier (deadline, r->accept_paused_until);
+  if (r->connecting)
+    deadline = earlier (deadline, r->connect_deadline);
+  else if (r->config.mode == TF_MODE_CLIENT && r->peers->len == 0
+      && !r->fatal_error)
+    deadline = earlier (deadline, r->retry_at);
   if (deadline < 0)
     return -1;
   if (deadline <= now)
@@ -837,12 +1059,23 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
     gint64 now;
     gint n;
     guint i, base, n_listeners;
-    gboolean accept_paused;
+    gboolean accept_paused, connecting;
 
     if (g_cancellable_is_cancelled (r->cancellable))
       return GST_TCP_FRAME_RECEIVE_FLUSHING;
+    if (r->fatal_error) {
+      g_propagate_error (error, r->fatal_error);
+      r->fatal_error = NULL;
+      return GST_TCP_FRAME_RECEIVE_ERROR;
+    }
 
     now = now_ns ();
+    if (r->config.mode == TF_MODE_CLIENT && !r->connecting
+        && r->peers->len == 0 && now >= r->retry_at) {
+      if (!client_start_attempt (r))
+        return GST_TCP_FRAME_RECEIVE_FLUSHING;
+      continue;
+    }
     if (r->hot_peer && now - r->last_poll < HOT_PEER_POLL_INTERVAL_NS) {
       TfPeer *p = r->hot_peer;
       switch (peer_service (r, p, buffer)) {
@@ -859,6 +1092,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
 
     accept_paused = now < r->accept_paused_until;
     n_listeners = accept_paused ? 0 : r->listeners->len;
+    connecting = r->connecting != NULL;
     build_pollfds (r, !accept_paused);
     n = g_poll ((GPollFD *) r->pollfds->data, r->pollfds->len,
         poll_timeout_ms (r, now, accept_paused));
@@ -877,39 +1111,83 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
     if (base && fds[0].revents)
       return GST_TCP_FRAME_RECEIVE_FLUSHING;
 
-    /* Read before judging staleness: after a stall downstream (or a pause)
-     * a live camera's frames are waiting in its socket, and it must not
-     * be timed out for our delay. */
-    for (i = 0; n > 0 && i < r->polled_ids->len; i++) {
-      TfPeer *p;
-
-      if (!fds[base + n_listeners + i].revents)
-        continue;
-      p = find_peer (r, g_array_index (r->polled_ids, guint, i));
-      if (!p)
-        continue;
-      switch (peer_service (r, p, buffer)) {
-        case SERVICE_FRAME:
-          r->hot_peer = p;
-          *caps = p->caps;
-          return GST_TCP_FRAME_RECEIVE_OK;
-        case SERVICE_CANCELLED:
-          return GST_TCP_FRAME_RECEIVE_FLUSHING;
-        default:
-          break;
-      }
-    }
-
-    /* New connections after the peers: a camera's frame already waiting
-     * in its socket goes out before a newcomer is looked at. */
+    /* Newcomers and connect results first: they cost little, and a camera
+     * that always has a frame waiting must not starve them. */
     for (i = 0; n > 0 && i < n_listeners; i++) {
       if (fds[base + i].revents
           && !accept_peers (r, g_ptr_array_index (r->listeners, i)))
         return GST_TCP_FRAME_RECEIVE_FLUSHING;
     }
+    if (connecting && r->connecting) {
+      if (fds[base + n_listeners].revents)
+        client_finish_connect (r);
+      else if (now_ns () >= r->connect_deadline) {
+        gchar *failure = g_strdup_printf ("%s port %d: no answer within %"
+            GST_TIME_FORMAT, r->config.host, r->config.port,
+            GST_TIME_ARGS (r->config.connect_timeout_ns));
+        client_schedule_retry (r, failure, FALSE);
+        g_free (failure);
+      }
+    }
 
-    tf_arbiter_expire (r->arbiter, now_ns (), r->decisions);
-    apply_decisions (r);
+    /* Then every ready peer gets one turn, the current one last, so a
+     * pending camera's first frame is seen even while the current one has
+     * a backlog.  Reading comes before judging staleness: after a stall
+     * downstream (or a pause) a live camera's frames are waiting in its
+     * socket, and it must not be timed out for our delay. */
+    {
+      guint current = tf_arbiter_current (r->arbiter);
+      guint current_slot = G_MAXUINT;
+      GstBuffer *frame = NULL;
+      TfPeer *from = NULL;
+
+      for (i = 0; n > 0 && i < r->polled_ids->len && !frame; i++) {
+        guint id = g_array_index (r->polled_ids, guint, i);
+        TfPeer *p;
+
+        if (!fds[base + n_listeners + connecting + i].revents)
+          continue;
+        if (id == current) {
+          current_slot = i;
+          continue;
+        }
+        if (!(p = find_peer (r, id)))
+          continue;
+        switch (peer_service (r, p, &frame)) {
+          case SERVICE_FRAME:
+            from = p;
+            break;
+          case SERVICE_CANCELLED:
+            return GST_TCP_FRAME_RECEIVE_FLUSHING;
+          default:
+            break;
+        }
+      }
+      if (!frame && current_slot != G_MAXUINT) {
+        TfPeer *p = find_peer (r, current);
+        if (p) {
+          switch (peer_service (r, p, &frame)) {
+            case SERVICE_FRAME:
+              from = p;
+              break;
+            case SERVICE_CANCELLED:
+              return GST_TCP_FRAME_RECEIVE_FLUSHING;
+            default:
+              break;
+          }
+        }
+      }
+
+      tf_arbiter_expire (r->arbiter, now_ns (), r->decisions);
+      apply_decisions (r);
+
+      if (frame) {
+        r->hot_peer = from;
+        *buffer = frame;
+        *caps = from->caps;
+        return GST_TCP_FRAME_RECEIVE_OK;
+      }
+    }
   }
 }
 
@@ -948,7 +1226,12 @@ gst_tcp_frame_receiver_get_status (GstTcpFrameReceiver * r)
   TfStatus status;
 
   g_mutex_lock (&r->stats_lock);
-  status = r->stats.peer_address ? TF_STATUS_STREAMING : TF_STATUS_WAITING;
+  if (r->stats.peer_address)
+    status = TF_STATUS_STREAMING;
+  else if (r->config.mode == TF_MODE_CLIENT)
+    status = TF_STATUS_CONNECTING;
+  else
+    status = TF_STATUS_WAITING;
   g_mutex_unlock (&r->stats_lock);
   return status;
 }

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 typedef struct _GstTcpFrameReceiver GstTcpFrameReceiver;
 
 typedef struct {
-  gchar *host;
+  TfMode mode;
+  gchar *host;                      /* server: bind; client: connect to */
   gint port;
   guint64 timeout_ns;
   TfPeerPolicy policy;
@@ -28,6 +29,11 @@ typedef struct {
    * and jpeg; frames before the first caps string for header.  May be NULL
    * for header. */
   GstCaps *caps;
+  /* client mode */
+  guint64 connect_timeout_ns;
+  guint64 retry_delay_ns;
+  guint64 max_retry_delay_ns;
+  gint max_retries;                 /* -1: forever */
 } GstTcpFrameReceiverConfig;
 
 typedef enum {
@@ -72,6 +78,7 @@ typedef struct {
   guint64 rejected;
   guint64 sequence_gaps;
   guint64 skipped_bytes;
+  guint64 connect_attempts;
   gchar *peer_address;              /* NULL when no peer is current */
   guint16 peer_port;
 } GstTcpFrameReceiverStats;
@@ -81,7 +88,8 @@ GstTcpFrameReceiver *gst_tcp_frame_receiver_new (GstObject * owner,
     GstTcpFrameAllocFunc alloc, gpointer user_data);
 void gst_tcp_frame_receiver_free (GstTcpFrameReceiver * r);
 
-/* Binds and listens.  The config is copied. */
+/* Server: binds and listens.  Client: gets ready to connect (the first
+ * attempt is made by the first receive).  The config is copied. */
 gboolean gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
     const GstTcpFrameReceiverConfig * config, GError ** error);
 /* Closes every socket; the peers get an RST. */
@@ -91,7 +99,7 @@ guint16 gst_tcp_frame_receiver_get_port (GstTcpFrameReceiver * r);
 
 /* Blocks until the current peer delivers a whole frame.  On OK, *buffer is
  * the frame (DISCONT on a peer's first) and *caps its caps, borrowed until
- * the next call. */
+ * the next call.  ERROR is fatal: in client mode, max-retries ran out. */
 GstTcpFrameReceiveResult gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r,
     GstBuffer ** buffer, GstCaps ** caps, GError ** error);
 

@@ -34,6 +34,11 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define DEFAULT_MAX_FRAME_SIZE (64 * 1024 * 1024)
 #define DEFAULT_PEER_POLICY TF_PEER_POLICY_REPLACE_ON_FRAME
 #define DEFAULT_MAX_PENDING 4
+#define DEFAULT_MODE TF_MODE_SERVER
+#define DEFAULT_CONNECT_TIMEOUT (5 * GST_SECOND)
+#define DEFAULT_RETRY_DELAY (100 * GST_MSECOND)
+#define DEFAULT_MAX_RETRY_DELAY (5 * GST_SECOND)
+#define DEFAULT_MAX_RETRIES -1
 #define MAX_PORT 65535
 
 enum
@@ -52,6 +57,11 @@ enum
   PROP_MAX_PENDING,
   PROP_STATUS,
   PROP_STATS,
+  PROP_MODE,
+  PROP_CONNECT_TIMEOUT,
+  PROP_RETRY_DELAY,
+  PROP_MAX_RETRY_DELAY,
+  PROP_MAX_RETRIES,
   N_PROPS
 };
 
@@ -74,6 +84,11 @@ struct _GstTcpFrameSrc
   guint max_pending;
   gint current_port;
   TfStatus status;
+  TfMode mode;
+  guint64 connect_timeout;
+  guint64 retry_delay;
+  guint64 max_retry_delay;
+  gint max_retries;
 
   GstTcpFrameReceiver *receiver;
 
@@ -200,6 +215,11 @@ gst_tcp_frame_src_init (GstTcpFrameSrc * self)
   self->peer_policy = DEFAULT_PEER_POLICY;
   self->max_pending = DEFAULT_MAX_PENDING;
   self->status = TF_STATUS_STOPPED;
+  self->mode = DEFAULT_MODE;
+  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  self->retry_delay = DEFAULT_RETRY_DELAY;
+  self->max_retry_delay = DEFAULT_MAX_RETRY_DELAY;
+  self->max_retries = DEFAULT_MAX_RETRIES;
 
   self->receiver = gst_tcp_frame_receiver_new (GST_OBJECT (self),
       on_peer_event, accept_caps, alloc_frame, self);
@@ -240,6 +260,7 @@ build_stats (GstTcpFrameSrc * self)
       "rejected", G_TYPE_UINT64, st.rejected,
       "sequence-gaps", G_TYPE_UINT64, st.sequence_gaps,
       "skipped-bytes", G_TYPE_UINT64, st.skipped_bytes,
+      "connect-attempts", G_TYPE_UINT64, st.connect_attempts,
       "peer-address", G_TYPE_STRING, st.peer_address ? st.peer_address : "",
       "peer-port", G_TYPE_INT, (gint) st.peer_port, NULL);
   gst_tcp_frame_receiver_stats_clear (&st);
@@ -290,6 +311,21 @@ gst_tcp_frame_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_PENDING:
       self->max_pending = g_value_get_uint (value);
+      break;
+    case PROP_MODE:
+      self->mode = g_value_get_enum (value);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      self->connect_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_RETRY_DELAY:
+      self->retry_delay = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_RETRY_DELAY:
+      self->max_retry_delay = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_RETRIES:
+      self->max_retries = g_value_get_int (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -347,6 +383,21 @@ gst_tcp_frame_src_get_property (GObject * object, guint prop_id,
     case PROP_STATUS:
       g_value_set_enum (value, self->status);
       break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint64 (value, self->connect_timeout);
+      break;
+    case PROP_RETRY_DELAY:
+      g_value_set_uint64 (value, self->retry_delay);
+      break;
+    case PROP_MAX_RETRY_DELAY:
+      g_value_set_uint64 (value, self->max_retry_delay);
+      break;
+    case PROP_MAX_RETRIES:
+      g_value_set_int (value, self->max_retries);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -365,6 +416,11 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
   guint64 frame_size;
 
   GST_OBJECT_LOCK (self);
+  cfg->mode = self->mode;
+  cfg->connect_timeout_ns = self->connect_timeout;
+  cfg->retry_delay_ns = self->retry_delay;
+  cfg->max_retry_delay_ns = self->max_retry_delay;
+  cfg->max_retries = self->max_retries;
   cfg->host = g_strdup (self->host);
   cfg->port = self->port;
   cfg->timeout_ns = self->timeout;
@@ -377,6 +433,11 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
 
+  if (cfg->mode == TF_MODE_CLIENT && cfg->port == 0) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "mode=client needs the camera's port");
+    goto fail;
+  }
   if (caps && !gst_caps_is_fixed (caps)) {
     gchar *str = gst_caps_to_string (caps);
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
@@ -474,7 +535,7 @@ gst_tcp_frame_src_open (GstTcpFrameSrc * self)
   self->current_port = gst_tcp_frame_receiver_get_port (self->receiver);
   GST_OBJECT_UNLOCK (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_PORT]);
-  update_status (self, TF_STATUS_WAITING);
+  update_status (self, gst_tcp_frame_receiver_get_status (self->receiver));
   return TRUE;
 }
 
@@ -653,7 +714,12 @@ gst_tcp_frame_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       case GST_TCP_FRAME_RECEIVE_FLUSHING:
         return GST_FLOW_FLUSHING;
       case GST_TCP_FRAME_RECEIVE_ERROR:
-        GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", err->message), (NULL));
+        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE))
+          GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+              ("Could not reach the camera: %s", err->message), (NULL));
+        else
+          GST_ELEMENT_ERROR (self, RESOURCE, READ, ("%s", err->message),
+              (NULL));
         g_error_free (err);
         return GST_FLOW_ERROR;
       case GST_TCP_FRAME_RECEIVE_OK:
@@ -745,12 +811,31 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
       "past this the oldest pending one is dropped", 0, 1024,
       DEFAULT_MAX_PENDING, rw);
   properties[PROP_STATUS] = g_param_spec_enum ("status", "Status",
-      "Whether a peer is streaming (notifies on change)", TF_TYPE_STATUS,
-      TF_STATUS_STOPPED, ro);
+      "Whether a peer is streaming, or what we wait for (notifies on change)",
+      TF_TYPE_STATUS, TF_STATUS_STOPPED, ro);
+  properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
+      "server: listen for cameras on host:port; client: connect to the "
+      "camera at host:port and reconnect with backoff", TF_TYPE_MODE,
+      DEFAULT_MODE, rw);
+  properties[PROP_CONNECT_TIMEOUT] = g_param_spec_uint64 ("connect-timeout",
+      "Connect timeout", "Client mode: give up on a connect attempt after "
+      "this long (ns)", 1, G_MAXUINT64, DEFAULT_CONNECT_TIMEOUT, rw);
+  properties[PROP_RETRY_DELAY] = g_param_spec_uint64 ("retry-delay",
+      "Retry delay", "Client mode: bound of the first reconnect delay (ns); "
+      "doubles per failed attempt, delays are random below the bound",
+      GST_MSECOND, G_MAXUINT64, DEFAULT_RETRY_DELAY, rw);
+  properties[PROP_MAX_RETRY_DELAY] = g_param_spec_uint64 ("max-retry-delay",
+      "Max retry delay", "Client mode: largest bound of the reconnect delay "
+      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_MAX_RETRY_DELAY, rw);
+  properties[PROP_MAX_RETRIES] = g_param_spec_int ("max-retries",
+      "Max retries", "Client mode: failed attempts in a row before giving up "
+      "with an error (-1 = never give up)", -1, G_MAXINT, DEFAULT_MAX_RETRIES,
+      rw);
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters since start: frames, bytes, connections, replacements, "
-      "timeouts, protocol-errors, rejected, sequence-gaps, skipped-bytes; "
-      "and the current peer-address and peer-port", GST_TYPE_STRUCTURE, ro);
+      "timeouts, protocol-errors, rejected, sequence-gaps, skipped-bytes, "
+      "connect-attempts; and the current peer-address and peer-port",
+      GST_TYPE_STRUCTURE, ro);
   g_object_class_install_properties (gobject_class, N_PROPS, properties);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -771,6 +856,7 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
   gst_type_mark_as_plugin_api (TF_TYPE_LENGTH_FORMAT, 0);
   gst_type_mark_as_plugin_api (TF_TYPE_PEER_POLICY, 0);
   gst_type_mark_as_plugin_api (TF_TYPE_STATUS, 0);
+  gst_type_mark_as_plugin_api (TF_TYPE_MODE, 0);
   /* reason_nick() peeks the class; keep it alive for the plugin's life. */
   g_type_class_ref (TF_TYPE_REASON);
 }

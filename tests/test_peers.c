@@ -520,6 +520,8 @@ typedef struct
 } Backlog;
 
 #define BACKLOG_BURST 4
+/* Far past any bound these tests assert, short enough to fail fast. */
+#define BACKLOG_WAIT_MS 1000
 
 static gpointer
 backlog_camera (gpointer data)
@@ -645,10 +647,10 @@ GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
   c = tf_test_peer_connect (tf_test_src_port (b.h));
   c_after = g_get_monotonic_time ();
 
-  msg = backlog_wait_message (&b, REJECTED, TIMEOUT_MS + WAIT_MS);
+  msg = backlog_wait_message (&b, REJECTED, TIMEOUT_MS + BACKLOG_WAIT_MS);
   fail_unless (msg != NULL, "the idle peer was not dropped within %u ms of "
       "the %u ms timeout (accepted connections: %" G_GUINT64_FORMAT ", A's "
-      "frames pulled: %u)", WAIT_MS, TIMEOUT_MS,
+      "frames pulled: %u)", BACKLOG_WAIT_MS, TIMEOUT_MS,
       tf_test_stat (b.h, "connections"), b.pulled);
   fail_unless_equals_int (message_port (msg), c->local_port);
   fail_unless_equals_string (message_reason (msg), "timeout");
@@ -692,9 +694,10 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
   for (i = 0; i < N_B; i++)
     send_frame (cam_b, B_SEQ + i, i == 0);
 
-  msg = backlog_wait_message (&b, DISCONNECTED, WAIT_MS);
+  msg = backlog_wait_message (&b, DISCONNECTED, BACKLOG_WAIT_MS);
   fail_unless (msg != NULL, "B did not replace A within %u ms (accepted "
-      "connections: %" G_GUINT64_FORMAT ", A's frames pulled: %u)", WAIT_MS,
+      "connections: %" G_GUINT64_FORMAT ", A's frames pulled: %u)",
+      BACKLOG_WAIT_MS,
       tf_test_stat (b.h, "connections"), b.pulled);
   fail_unless (ms_since (b_connected) <= LATE_MS, "B replaced A only %"
       G_GINT64_FORMAT " ms after it connected", ms_since (b_connected));
@@ -978,6 +981,8 @@ make_jpeg (guint8 tag, gsize * len)
   return img;
 }
 
+#define BIG_LENGTH_FRAME (1024 * 1024)
+
 typedef struct
 {
   const gchar *props;
@@ -1053,12 +1058,27 @@ mid_frame_case_init (MidFrameCase * c, guint framing)
       g_free (next);
       break;
     }
+    case 4:
+      /* Frames larger than the element trusts a new peer with: the first
+       * one grows its storage as the bytes arrive, the partial one is read
+       * straight into a frame buffer. */
+      c->props = "framing=length length-format=u32be";
+      c->payload_len = BIG_LENGTH_FRAME;
+      c->payload = tf_test_payload (0, BIG_LENGTH_FRAME);
+      tf_length_write (TF_LENGTH_FORMAT_U32BE, BIG_LENGTH_FRAME, prefix);
+      g_byte_array_append (c->whole, prefix, 4);
+      g_byte_array_append (c->whole, c->payload, BIG_LENGTH_FRAME);
+      next = tf_test_payload (1, BIG_LENGTH_FRAME);
+      g_byte_array_append (c->partial, prefix, 4);
+      g_byte_array_append (c->partial, next, BIG_LENGTH_FRAME / 3);
+      g_free (next);
+      break;
     default:
       g_assert_not_reached ();
   }
 }
 
-#define N_FRAMINGS 4
+#define N_FRAMINGS 5
 
 /* Sends a whole frame and part of the next, then leaves with a FIN or an
  * RST: the whole frame comes out, the partial one never does. */
@@ -1373,20 +1393,22 @@ GST_END_TEST;
 
 /* ---- 9. keep: a standby camera takes over when the current one leaves ---- */
 
+#define C_SEQ 3000
+
 GST_START_TEST (test_peers_keep_standby_takes_over)
 {
   GstHarness *h = tf_test_src_new ("peer-policy=keep " TIMEOUT_PROP);
   guint16 port = tf_test_src_port (h);
-  TfTestPeer *a = tf_test_peer_connect (port), *b = NULL;
+  TfTestPeer *a = tf_test_peer_connect (port), *b = NULL, *c = NULL;
   guint16 a_port = a->local_port;
   gint64 b_arrived = 0;
-  guint32 seq, b_seq = B_SEQ;
+  guint32 seq, b_seq = B_SEQ, c_seq = C_SEQ, i;
   GstMessage *msg;
 
-  /* A streams; B connects at A's third frame and streams too, as a standby
-   * for longer than the timeout: its frames are read and discarded, and
-   * they keep it from being dropped as stale. */
-  for (seq = 0; b == NULL || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS;
+  /* A streams; B connects at A's third frame and C at its fifth, and both
+   * stream too, as standbys, for longer than the timeout: their frames are
+   * read and discarded, and they keep them from being dropped as stale. */
+  for (seq = 0; c == NULL || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS;
       seq++) {
     fail_unless (seq < 200);
     send_frame (a, A_SEQ + seq, seq == 0);
@@ -1394,24 +1416,33 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
       send_frame (b, b_seq, b_seq == B_SEQ);
       b_seq++;
     }
+    if (c) {
+      send_frame (c, c_seq, c_seq == C_SEQ);
+      c_seq++;
+    }
     /* Only A's frames come out, in order. */
     pull_frame (h, A_SEQ + seq, seq == 0);
     if (seq == 2) {
       b_arrived = g_get_monotonic_time ();
       b = tf_test_peer_connect (port);
+    } else if (seq == 4) {
+      c = tf_test_peer_connect (port);
     }
     assert_no_message (h, REJECTED, FRAME_INTERVAL_MS);
   }
   fail_unless (b_seq > B_SEQ + 5);
+  /* Whatever the standbys sent so far has been thrown away: none of it
+   * may come out once one of them is current. */
   wait_element_read_all (h, b);
+  wait_element_read_all (h, c);
   assert_no_buffer (h);
 
   msg = expect_message (h, CONNECTED, a_port, NULL, 0);
   gst_message_unref (msg);
   assert_no_message (h, CONNECTED, 0);
 
-  /* A leaves: the standby becomes current and only what it sends from now
-   * on comes out. */
+  /* A leaves: the standby that has waited longest, B, becomes current, and
+   * only what it sends from now on comes out; C stays a standby. */
   tf_test_peer_close (a);
   msg = expect_message (h, DISCONNECTED, a_port, "closed", WAIT_MS);
   fail_unless_equals_uint64 (message_frames (msg), seq);
@@ -1420,14 +1451,24 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
   gst_message_unref (msg);
   fail_unless_equals_int (stat_peer_port (h), b->local_port);
 
-  camera_b_streams (h, b, B_SEQ + 100, FALSE);
+  for (i = 0; i < N_B; i++) {
+    send_frame (b, B_SEQ + 100 + i, FALSE);
+    send_frame (c, c_seq++, FALSE);
+  }
+  for (i = 0; i < N_B; i++)
+    pull_frame (h, B_SEQ + 100 + i, i == 0);
+  assert_no_buffer (h);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq + N_B);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
   assert_no_message (h, REJECTED, 0);
+  assert_no_message (h, CONNECTED, 0);
+  fail_unless_equals_int (tf_test_peer_wait_end (c, 0),
+      TF_TEST_PEER_STILL_OPEN);
 
+  tf_test_peer_close (c);
   tf_test_peer_close (b);
   tf_test_src_free (h);
 }
