@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define GST_CAT_DEFAULT gst_tcp_frame_debug
@@ -61,7 +63,6 @@ typedef struct {
   GstClockTime duration;
 
   guint64 frames_pushed;
-  gboolean pushed_any;
   /* framer counters already added to the element's stats */
   guint64 counted_gaps;
   guint64 counted_skipped;
@@ -103,8 +104,6 @@ struct _GstTcpFrameReceiver {
   gint failed_attempts;         /* in a row, without a frame in between */
   gchar *last_failure;
   GError *fatal_error;          /* retries used up */
-
-  GstCaps *jpeg_caps;
 
   GMutex stats_lock;
   GstTcpFrameReceiverStats stats;
@@ -532,10 +531,8 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
           gst_buffer_unref (buf);
           return SERVICE_IDLE;
         }
-        if (!p->pushed_any) {
+        if (p->frames_pushed == 0)
           GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-          p->pushed_any = TRUE;
-        }
         GST_BUFFER_DURATION (buf) = p->duration;
         p->frames_pushed++;
         {
@@ -562,6 +559,41 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
   }
 }
 
+static void
+set_tcp_option (GstTcpFrameReceiver * r, GSocket * socket, gint option,
+    const gchar * name, gint value)
+{
+  GError *err = NULL;
+
+  if (!g_socket_set_option (socket, IPPROTO_TCP, option, value, &err)) {
+    GST_WARNING_OBJECT (r->owner, "could not set %s=%d: %s", name, value,
+        err->message);
+    g_error_free (err);
+  }
+}
+
+/* A camera that lost power never answers keepalive probes: the kernel then
+ * resets the connection even when `timeout` is 0.  TCP_USER_TIMEOUT bounds
+ * how long probes (and any unacknowledged data) may go unanswered. */
+static void
+configure_peer_socket (GstTcpFrameReceiver * r, GSocket * socket)
+{
+  const GstTcpFrameReceiverConfig *c = &r->config;
+
+  g_socket_set_blocking (socket, FALSE);
+  g_socket_set_keepalive (socket, c->keepalive);
+  if (c->keepalive) {
+    set_tcp_option (r, socket, TCP_KEEPIDLE, "TCP_KEEPIDLE",
+        c->keepalive_idle_s);
+    set_tcp_option (r, socket, TCP_KEEPINTVL, "TCP_KEEPINTVL",
+        c->keepalive_interval_s);
+    set_tcp_option (r, socket, TCP_KEEPCNT, "TCP_KEEPCNT", c->keepalive_count);
+  }
+  if (c->timeout_ns > 0)
+    set_tcp_option (r, socket, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT",
+        (gint) MIN (c->timeout_ns / GST_MSECOND, (guint64) G_MAXINT));
+}
+
 /* A connected socket, accepted or connected by us, becomes a peer. */
 static TfPeer *
 peer_add (GstTcpFrameReceiver * r, GSocket * socket)
@@ -569,7 +601,7 @@ peer_add (GstTcpFrameReceiver * r, GSocket * socket)
   TfPeer *p = g_new0 (TfPeer, 1);
   GSocketAddress *sa;
 
-  g_socket_set_blocking (socket, FALSE);
+  configure_peer_socket (r, socket);
   p->id = ++r->next_id;
   if (p->id == 0)
     p->id = ++r->next_id;
@@ -874,6 +906,11 @@ gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
   /* A previous run's stop left it cancelled. */
   if (g_cancellable_is_cancelled (r->cancellable))
     gst_tcp_frame_receiver_renew (r);
+  /* "since start": every start counts afresh. */
+  g_mutex_lock (&r->stats_lock);
+  gst_tcp_frame_receiver_stats_clear (&r->stats);
+  memset (&r->stats, 0, sizeof (r->stats));
+  g_mutex_unlock (&r->stats_lock);
   gst_tcp_frame_receiver_config_clear (&r->config);
   r->config = *config;
   r->config.host = g_strdup (config->host);

@@ -34,6 +34,11 @@ typedef struct {
   guint64 retry_delay_ns;
   guint64 max_retry_delay_ns;
   gint max_retries;                 /* -1: forever */
+  /* dead links noticed by the kernel, even with timeout 0 */
+  gboolean keepalive;
+  guint keepalive_idle_s;
+  guint keepalive_interval_s;
+  guint keepalive_count;
 } GstTcpFrameReceiverConfig;
 
 typedef enum {

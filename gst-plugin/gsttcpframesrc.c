@@ -39,6 +39,10 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define DEFAULT_RETRY_DELAY (100 * GST_MSECOND)
 #define DEFAULT_MAX_RETRY_DELAY (5 * GST_SECOND)
 #define DEFAULT_MAX_RETRIES -1
+#define DEFAULT_KEEPALIVE TRUE
+#define DEFAULT_KEEPALIVE_IDLE 5
+#define DEFAULT_KEEPALIVE_INTERVAL 1
+#define DEFAULT_KEEPALIVE_COUNT 5
 #define MAX_PORT 65535
 
 enum
@@ -62,6 +66,10 @@ enum
   PROP_RETRY_DELAY,
   PROP_MAX_RETRY_DELAY,
   PROP_MAX_RETRIES,
+  PROP_KEEPALIVE,
+  PROP_KEEPALIVE_IDLE,
+  PROP_KEEPALIVE_INTERVAL,
+  PROP_KEEPALIVE_COUNT,
   N_PROPS
 };
 
@@ -89,6 +97,10 @@ struct _GstTcpFrameSrc
   guint64 retry_delay;
   guint64 max_retry_delay;
   gint max_retries;
+  gboolean keepalive;
+  guint keepalive_idle;
+  guint keepalive_interval;
+  guint keepalive_count;
 
   GstTcpFrameReceiver *receiver;
 
@@ -220,6 +232,10 @@ gst_tcp_frame_src_init (GstTcpFrameSrc * self)
   self->retry_delay = DEFAULT_RETRY_DELAY;
   self->max_retry_delay = DEFAULT_MAX_RETRY_DELAY;
   self->max_retries = DEFAULT_MAX_RETRIES;
+  self->keepalive = DEFAULT_KEEPALIVE;
+  self->keepalive_idle = DEFAULT_KEEPALIVE_IDLE;
+  self->keepalive_interval = DEFAULT_KEEPALIVE_INTERVAL;
+  self->keepalive_count = DEFAULT_KEEPALIVE_COUNT;
 
   self->receiver = gst_tcp_frame_receiver_new (GST_OBJECT (self),
       on_peer_event, accept_caps, alloc_frame, self);
@@ -327,6 +343,18 @@ gst_tcp_frame_src_set_property (GObject * object, guint prop_id,
     case PROP_MAX_RETRIES:
       self->max_retries = g_value_get_int (value);
       break;
+    case PROP_KEEPALIVE:
+      self->keepalive = g_value_get_boolean (value);
+      break;
+    case PROP_KEEPALIVE_IDLE:
+      self->keepalive_idle = g_value_get_uint (value);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      self->keepalive_interval = g_value_get_uint (value);
+      break;
+    case PROP_KEEPALIVE_COUNT:
+      self->keepalive_count = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -398,6 +426,18 @@ gst_tcp_frame_src_get_property (GObject * object, guint prop_id,
     case PROP_MAX_RETRIES:
       g_value_set_int (value, self->max_retries);
       break;
+    case PROP_KEEPALIVE:
+      g_value_set_boolean (value, self->keepalive);
+      break;
+    case PROP_KEEPALIVE_IDLE:
+      g_value_set_uint (value, self->keepalive_idle);
+      break;
+    case PROP_KEEPALIVE_INTERVAL:
+      g_value_set_uint (value, self->keepalive_interval);
+      break;
+    case PROP_KEEPALIVE_COUNT:
+      g_value_set_uint (value, self->keepalive_count);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -421,6 +461,10 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
   cfg->retry_delay_ns = self->retry_delay;
   cfg->max_retry_delay_ns = self->max_retry_delay;
   cfg->max_retries = self->max_retries;
+  cfg->keepalive = self->keepalive;
+  cfg->keepalive_idle_s = self->keepalive_idle;
+  cfg->keepalive_interval_s = self->keepalive_interval;
+  cfg->keepalive_count = self->keepalive_count;
   cfg->host = g_strdup (self->host);
   cfg->port = self->port;
   cfg->timeout_ns = self->timeout;
@@ -836,6 +880,19 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
       "timeouts, protocol-errors, rejected, sequence-gaps, skipped-bytes, "
       "connect-attempts; and the current peer-address and peer-port",
       GST_TYPE_STRUCTURE, ro);
+  properties[PROP_KEEPALIVE] = g_param_spec_boolean ("keepalive", "Keepalive",
+      "TCP keepalive on peers, so the kernel notices a dead link even with "
+      "timeout=0", DEFAULT_KEEPALIVE, rw);
+  properties[PROP_KEEPALIVE_IDLE] = g_param_spec_uint ("keepalive-idle",
+      "Keepalive idle", "Seconds of silence before the first keepalive probe "
+      "(TCP_KEEPIDLE)", 1, 32767, DEFAULT_KEEPALIVE_IDLE, rw);
+  properties[PROP_KEEPALIVE_INTERVAL] = g_param_spec_uint
+      ("keepalive-interval", "Keepalive interval",
+      "Seconds between keepalive probes (TCP_KEEPINTVL)", 1, 32767,
+      DEFAULT_KEEPALIVE_INTERVAL, rw);
+  properties[PROP_KEEPALIVE_COUNT] = g_param_spec_uint ("keepalive-count",
+      "Keepalive count", "Unanswered probes before the link is declared dead "
+      "(TCP_KEEPCNT)", 1, 127, DEFAULT_KEEPALIVE_COUNT, rw);
   g_object_class_install_properties (gobject_class, N_PROPS, properties);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

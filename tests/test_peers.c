@@ -545,8 +545,7 @@ backlog_camera (gpointer data)
       g_free (payload);
       /* No check macros off the test's main thread: a failed send (A was
        * dropped) just ends the stream. */
-      n = g_socket_send (b->peer->socket, (const gchar *) msg, len, NULL,
-          NULL);
+      n = g_socket_send (b->peer->socket, (const gchar *) msg, len, NULL, NULL);
       if (n != (gssize) len)
         return NULL;
       b->sent++;
@@ -559,7 +558,8 @@ backlog_camera (gpointer data)
 
 /* Downstream that needs 1 ms per frame: slower than camera A. */
 static GstPadProbeReturn
-slow_downstream (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+slow_downstream (GstPad * pad G_GNUC_UNUSED, GstPadProbeInfo * info
+    G_GNUC_UNUSED, gpointer user_data G_GNUC_UNUSED)
 {
   g_usleep (1000);
   return GST_PAD_PROBE_OK;
@@ -697,8 +697,7 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
   msg = backlog_wait_message (&b, DISCONNECTED, BACKLOG_WAIT_MS);
   fail_unless (msg != NULL, "B did not replace A within %u ms (accepted "
       "connections: %" G_GUINT64_FORMAT ", A's frames pulled: %u)",
-      BACKLOG_WAIT_MS,
-      tf_test_stat (b.h, "connections"), b.pulled);
+      BACKLOG_WAIT_MS, tf_test_stat (b.h, "connections"), b.pulled);
   fail_unless (ms_since (b_connected) <= LATE_MS, "B replaced A only %"
       G_GINT64_FORMAT " ms after it connected", ms_since (b_connected));
   fail_unless_equals_int (message_port (msg), a_port);
@@ -726,8 +725,9 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
     gst_clear_buffer (&buf);
   }
   assert_no_buffer (b.h);
-  fail_unless_equals_int (tf_test_peer_wait_end (b.peer, WAIT_MS),
-      TF_TEST_PEER_GOT_RESET);
+  /* A's camera thread may have sent into the reset and consumed it, so
+   * only check that A's connection is gone. */
+  fail_if (tf_test_peer_wait_end (b.peer, WAIT_MS) == TF_TEST_PEER_STILL_OPEN);
   fail_unless_equals_uint64 (tf_test_stat (b.h, "replacements"), 1);
 
   tf_test_peer_free (b.peer);
@@ -907,11 +907,39 @@ GST_END_TEST;
 
 /* ---- 4. a camera reconnects from its old source port ---- */
 
+/* Connects from a fixed source port, as some cameras do.  It is taken
+ * below the kernel's ephemeral range: a port from that range could be
+ * handed to another socket (a parallel test's) while the camera is away,
+ * and the reconnect would then fail for a reason that is not the
+ * element's. */
+static TfTestPeer *
+connect_from_fixed_port (guint16 port)
+{
+  gchar *range = NULL;
+  guint lo = 32768, attempt;
+
+  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range,
+          NULL, NULL))
+    lo = (guint) g_ascii_strtoull (range, NULL, 10);
+  g_free (range);
+  fail_unless (lo > 2048, "no room below the ephemeral port range");
+
+  for (attempt = 0; attempt < 20; attempt++) {
+    guint16 p = g_random_int_range (MAX (1024, (gint) lo - 8192), lo);
+    TfTestPeer *peer = tf_test_peer_try_connect_from (port, p);
+
+    if (peer)
+      return peer;
+  }
+  fail ("no free source port below %u", lo);
+  return NULL;
+}
+
 GST_START_TEST (test_peers_reconnect_from_same_port)
 {
   GstHarness *h = tf_test_src_new (TIMEOUT_PROP);
   guint16 port = tf_test_src_port (h), p;
-  TfTestPeer *cam = tf_test_peer_connect (port);
+  TfTestPeer *cam = connect_from_fixed_port (port);
   gint64 silent;
   GstMessage *msg;
   guint i;
@@ -1384,6 +1412,9 @@ GST_START_TEST (test_peers_restart)
   gst_message_unref (msg);
   fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
   assert_no_buffer (h);
+  /* stats count since the last start, not since the element was made */
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 3);
 
   tf_test_peer_close (cam);
   tf_test_src_free (h);
@@ -1408,8 +1439,7 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
   /* A streams; B connects at A's third frame and C at its fifth, and both
    * stream too, as standbys, for longer than the timeout: their frames are
    * read and discarded, and they keep them from being dropped as stale. */
-  for (seq = 0; c == NULL || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS;
-      seq++) {
+  for (seq = 0; !c || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS; seq++) {
     fail_unless (seq < 200);
     send_frame (a, A_SEQ + seq, seq == 0);
     if (b) {
