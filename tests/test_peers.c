@@ -190,42 +190,6 @@ stat_peer_port (GstHarness * h)
   return port;
 }
 
-static gboolean
-sock_port (gint fd, gboolean remote, guint16 * port)
-{
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof (ss);
-  gint ret = remote ? getpeername (fd, (struct sockaddr *) &ss, &len) :
-      getsockname (fd, (struct sockaddr *) &ss, &len);
-
-  if (ret < 0 || ss.ss_family != AF_INET)
-    return FALSE;
-  *port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
-  return TRUE;
-}
-
-/* The element's end of `peer`'s connection: the element runs in this
- * process, so it is one of our own file descriptors.  -1 until accepted. */
-static gint
-element_fd_of (guint16 src_port, TfTestPeer * peer)
-{
-  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  const gchar *name;
-  gint found = -1;
-
-  fail_unless (dir != NULL);
-  while (found < 0 && (name = g_dir_read_name (dir))) {
-    gint fd = atoi (name);
-    guint16 local, remote;
-
-    if (sock_port (fd, FALSE, &local) && local == src_port
-        && sock_port (fd, TRUE, &remote) && remote == peer->local_port)
-      found = fd;
-  }
-  g_dir_close (dir);
-  return found;
-}
-
 /* Waits until the element has read every byte `peer` sent: nothing left in
  * our send queue nor in the element's receive queue.  The element's
  * streaming thread finishes with whatever a read completes before it looks
@@ -241,7 +205,7 @@ wait_element_read_all (GstHarness * h, TfTestPeer * peer)
     gint outq = -1, inq = -1;
 
     if (fd < 0)
-      fd = element_fd_of (tf_test_src_port (h), peer);
+      fd = tf_test_element_fd (tf_test_src_port (h), peer);
     if (fd >= 0
         && ioctl (g_socket_get_fd (peer->socket), SIOCOUTQ, &outq) == 0
         && ioctl (fd, SIOCINQ, &inq) == 0 && outq == 0 && inq == 0)

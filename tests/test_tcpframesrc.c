@@ -4,6 +4,9 @@
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "tf-testpeer.h"
 #include "tf-framer.h"
@@ -624,6 +627,58 @@ GST_START_TEST (test_src_python_tiny_camera)
 
 GST_END_TEST;
 
+static gint
+element_fd_within (GstHarness * h, TfTestPeer * cam, guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+  gint fd;
+
+  while ((fd = tf_test_element_fd (tf_test_src_port (h), cam)) < 0
+      && g_get_monotonic_time () < deadline)
+    g_usleep (500);
+  fail_unless (fd >= 0, "the element never accepted port %u", cam->local_port);
+  return fd;
+}
+
+static gint
+sockopt (gint fd, gint level, gint name)
+{
+  gint v = -1;
+  socklen_t len = sizeof (v);
+
+  fail_unless (getsockopt (fd, level, name, &v, &len) == 0);
+  return v;
+}
+
+/* The kernel notices dead links only if the options are really on the
+ * accepted socket, so look at the socket itself. */
+GST_START_TEST (test_src_keepalive_socket_options)
+{
+  GstHarness *h = tf_test_src_new ("timeout=1500000000 keepalive-idle=7 "
+      "keepalive-interval=3 keepalive-count=4");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  gint fd = element_fd_within (h, cam, WAIT_MS);
+
+  fail_unless_equals_int (sockopt (fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+  fail_unless_equals_int (sockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  fail_unless_equals_int (sockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL), 3);
+  fail_unless_equals_int (sockopt (fd, IPPROTO_TCP, TCP_KEEPCNT), 4);
+  /* derived from timeout: 1.5 s */
+  fail_unless_equals_int (sockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 1500);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+
+  h = tf_test_src_new ("timeout=0 keepalive=false");
+  cam = tf_test_peer_connect (tf_test_src_port (h));
+  fd = element_fd_within (h, cam, WAIT_MS);
+  fail_unless_equals_int (sockopt (fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+  fail_unless_equals_int (sockopt (fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 tcpframesrc_suite (void)
 {
@@ -646,6 +701,7 @@ tcpframesrc_suite (void)
   tcase_add_test (tc, test_src_port_in_use_fails_clearly);
   tcase_add_test (tc, test_src_readme_example_bytes);
   tcase_add_test (tc, test_src_python_tiny_camera);
+  tcase_add_test (tc, test_src_keepalive_socket_options);
   return s;
 }
 

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include "tf-framer.h"
 
 static GSocket *
@@ -191,6 +193,43 @@ tf_test_payload (guint32 sequence, gsize size)
 }
 
 /* ---- the element side ---- */
+
+static gboolean
+sock_port (gint fd, gboolean remote, guint16 * port)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof (ss);
+  gint ret = remote ? getpeername (fd, (struct sockaddr *) &ss, &len) :
+      getsockname (fd, (struct sockaddr *) &ss, &len);
+
+  if (ret < 0 || ss.ss_family != AF_INET)
+    return FALSE;
+  *port = ntohs (((struct sockaddr_in *) &ss)->sin_port);
+  return TRUE;
+}
+
+/* The element's end of `peer`'s connection: the element runs in this
+ * process, so it is one of our own file descriptors.  -1 until accepted. */
+gint
+tf_test_element_fd (guint16 src_port, TfTestPeer * peer)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const gchar *name;
+  gint found = -1;
+
+  fail_unless (dir != NULL);
+  while (found < 0 && (name = g_dir_read_name (dir))) {
+    gint fd = atoi (name);
+    guint16 local, remote;
+
+    if (sock_port (fd, FALSE, &local) && local == src_port
+        && sock_port (fd, TRUE, &remote) && remote == peer->local_port)
+      found = fd;
+  }
+  g_dir_close (dir);
+  return found;
+}
+
 
 GstHarness *
 tf_test_src_new (const gchar * props)

@@ -49,6 +49,11 @@ guint8 *tf_test_payload (guint32 sequence, gsize size);
 
 /* ---- the element side ---- */
 
+/* The element's end of `peer`'s connection to a source listening on
+ * src_port: the element runs in this process, so it is one of our own
+ * file descriptors.  -1 until accepted. */
+gint tf_test_element_fd (guint16 src_port, TfTestPeer * peer);
+
 /* A harness around tcpframesrc listening on 127.0.0.1, port 0, with a bus
  * attached so its messages can be read.  Extra properties are set from a
  * gst-launch style string, e.g. "framing=raw frame-size=16". */
