@@ -626,6 +626,44 @@ peer_add (GstTcpFrameReceiver * r, GSocket * socket)
   return p;
 }
 
+/* A stranger is turned away at once, with an RST, before it costs a
+ * framer or a pending slot. */
+static gboolean
+peer_allowed (GstTcpFrameReceiver * r, GSocket * socket)
+{
+  GSocketAddress *sa;
+  GInetAddress *addr;
+  TfPeer stranger = { 0, };
+
+  if (tf_allowlist_is_empty (r->config.allow))
+    return TRUE;
+  sa = g_socket_get_remote_address (socket, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (sa)) {
+    addr = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+    if (tf_allowlist_allows_inet (r->config.allow, addr)) {
+      g_object_unref (sa);
+      return TRUE;
+    }
+    stranger.address = g_inet_address_to_string (addr);
+    stranger.port =
+        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+  } else {
+    stranger.address = g_strdup ("unknown");
+  }
+  g_clear_object (&sa);
+
+  GST_INFO_OBJECT (r->owner, "%s:%u is not allowed", stranger.address,
+      stranger.port);
+  close_with_reset (socket);
+  g_object_unref (socket);
+  g_mutex_lock (&r->stats_lock);
+  r->stats.rejected++;
+  g_mutex_unlock (&r->stats_lock);
+  emit (r, GST_TCP_FRAME_PEER_REJECTED, &stranger, TF_REASON_NOT_ALLOWED, NULL);
+  g_free (stranger.address);
+  return FALSE;
+}
+
 static gboolean
 accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
 {
@@ -649,6 +687,8 @@ accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
       return !cancelled;
     }
 
+    if (!peer_allowed (r, socket))
+      continue;
     p = peer_add (r, socket);
     GST_INFO_OBJECT (r->owner, "accepted %s:%u", p->address, p->port);
     tf_arbiter_add (r->arbiter, p->id, now_ns (), r->decisions);
@@ -751,6 +791,9 @@ client_try_next_address (GstTcpFrameReceiver * r)
       } else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PENDING)) {
         g_clear_error (&err);
         r->connecting = socket;
+        /* Per address: a silent ::1 must not use up the time that
+         * 127.0.0.1, next in line, would have answered in. */
+        r->connect_deadline = now_ns () + r->config.connect_timeout_ns;
       } else {
         g_clear_object (&socket);
       }
@@ -802,7 +845,6 @@ client_start_attempt (GstTcpFrameReceiver * r)
     return !cancelled;
   }
   r->connect_addrs = addrs;
-  r->connect_deadline = now_ns () + r->config.connect_timeout_ns;
   client_try_next_address (r);
   return TRUE;
 }
@@ -875,6 +917,7 @@ gst_tcp_frame_receiver_config_clear (GstTcpFrameReceiverConfig * config)
 {
   g_clear_pointer (&config->host, g_free);
   gst_clear_caps (&config->caps);
+  g_clear_pointer (&config->allow, tf_allowlist_free);
 }
 
 static GSocket *
@@ -915,6 +958,9 @@ gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
   r->config = *config;
   r->config.host = g_strdup (config->host);
   r->config.caps = config->caps ? gst_caps_ref (config->caps) : NULL;
+  /* The list is immutable; the receiver takes it over. */
+  r->config.allow = config->allow;
+  ((GstTcpFrameReceiverConfig *) config)->allow = NULL;
 
   if (config->mode == TF_MODE_CLIENT) {
     /* One connection at a time, ours: it is current as soon as it is up. */
@@ -1159,11 +1205,13 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       if (fds[base + n_listeners].revents)
         client_finish_connect (r);
       else if (now_ns () >= r->connect_deadline) {
-        gchar *failure = g_strdup_printf ("%s port %d: no answer within %"
+        g_free (r->last_failure);
+        r->last_failure = g_strdup_printf ("%s port %d: no answer within %"
             GST_TIME_FORMAT, r->config.host, r->config.port,
             GST_TIME_ARGS (r->config.connect_timeout_ns));
-        client_schedule_retry (r, failure, FALSE);
-        g_free (failure);
+        g_socket_close (r->connecting, NULL);
+        g_clear_object (&r->connecting);
+        client_try_next_address (r);
       }
     }
 

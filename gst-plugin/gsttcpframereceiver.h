@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include "tf-framer.h"
 #include "tf-arbiter.h"
+#include "tf-allowlist.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,8 @@ typedef struct {
   guint keepalive_idle_s;
   guint keepalive_interval_s;
   guint keepalive_count;
+  /* server: who may connect; NULL or empty allows everyone.  Owned. */
+  TfAllowList *allow;
 } GstTcpFrameReceiverConfig;
 
 typedef enum {

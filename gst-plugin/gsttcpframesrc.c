@@ -70,6 +70,7 @@ enum
   PROP_KEEPALIVE_IDLE,
   PROP_KEEPALIVE_INTERVAL,
   PROP_KEEPALIVE_COUNT,
+  PROP_ALLOW,
   N_PROPS
 };
 
@@ -101,6 +102,7 @@ struct _GstTcpFrameSrc
   guint keepalive_idle;
   guint keepalive_interval;
   guint keepalive_count;
+  gchar *allow;
 
   GstTcpFrameReceiver *receiver;
 
@@ -252,6 +254,7 @@ gst_tcp_frame_src_finalize (GObject * object)
 
   gst_tcp_frame_receiver_free (self->receiver);
   g_free (self->host);
+  g_free (self->allow);
   gst_clear_caps (&self->caps);
   gst_clear_caps (&self->fixed_caps);
   gst_clear_caps (&self->out_caps);
@@ -355,6 +358,10 @@ gst_tcp_frame_src_set_property (GObject * object, guint prop_id,
     case PROP_KEEPALIVE_COUNT:
       self->keepalive_count = g_value_get_uint (value);
       break;
+    case PROP_ALLOW:
+      g_free (self->allow);
+      self->allow = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -438,6 +445,9 @@ gst_tcp_frame_src_get_property (GObject * object, guint prop_id,
     case PROP_KEEPALIVE_COUNT:
       g_value_set_uint (value, self->keepalive_count);
       break;
+    case PROP_ALLOW:
+      g_value_set_string (value, self->allow);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -454,6 +464,7 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
 {
   GstCaps *caps;
   guint64 frame_size;
+  gchar *allow;
 
   GST_OBJECT_LOCK (self);
   cfg->mode = self->mode;
@@ -475,7 +486,16 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
   cfg->framer.max_frame_size = self->max_frame_size;
   frame_size = self->frame_size;
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  allow = g_strdup (self->allow);
   GST_OBJECT_UNLOCK (self);
+
+  cfg->allow = tf_allowlist_parse (allow, error);
+  g_free (allow);
+  if (!cfg->allow) {
+    gst_clear_caps (&caps);
+    gst_tcp_frame_receiver_config_clear (cfg);
+    return FALSE;
+  }
 
   if (cfg->mode == TF_MODE_CLIENT && cfg->port == 0) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
@@ -893,6 +913,11 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
   properties[PROP_KEEPALIVE_COUNT] = g_param_spec_uint ("keepalive-count",
       "Keepalive count", "Unanswered probes before the link is declared dead "
       "(TCP_KEEPCNT)", 1, 127, DEFAULT_KEEPALIVE_COUNT, rw);
+  properties[PROP_ALLOW] = g_param_spec_string ("allow", "Allow",
+      "Server mode: comma-separated IPv4/IPv6 addresses and CIDR networks "
+      "that may connect, e.g. \"192.168.10.0/24,::1\"; others are reset at "
+      "once (rejected, reason not-allowed).  Empty allows everyone", NULL,
+      rw);
   g_object_class_install_properties (gobject_class, N_PROPS, properties);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -5,15 +5,20 @@
 
 #include <gst/gst.h>
 #include "gsttcpframesrc.h"
+#include "gsttcpframesink.h"
 
 GST_DEBUG_CATEGORY (gst_tcp_frame_debug);
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
+  gboolean ok = FALSE;
+
   GST_DEBUG_CATEGORY_INIT (gst_tcp_frame_debug, "tcpframe", 0,
       "TCP frame transport for cameras");
-  return GST_ELEMENT_REGISTER (tcpframesrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (tcpframesrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (tcpframesink, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, tcpframe,

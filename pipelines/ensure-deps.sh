@@ -2,11 +2,12 @@
 # Makes sure the Debian packages the project needs are installed.
 #
 #   pipelines/ensure-deps.sh [--build] [--test] [--demo] [--display]
-#                            [PACKAGE...]
+#                            [--fuzz] [PACKAGE...]
 #
 # --build is what building and testing need, --test adds what some tests
-# drive tcpframesrc with, --demo adds what the demo pipeline needs and
-# --display what showing its video needs.  Missing packages are installed
+# drive tcpframesrc with, --demo adds what the demo pipeline needs,
+# --display what showing its video needs and --fuzz what the libFuzzer
+# targets (tests/fuzz/run.sh) need.  Missing packages are installed
 # when running as root (as CI does, on a fresh Debian 12), otherwise the
 # exact command to run is printed and the script fails.  Sourcing this file
 # only defines the package sets and tf_ensure_deps, so other scripts can
@@ -53,6 +54,15 @@ TF_DEMO_PACKAGES=(
 # autovideosink's X and Wayland sinks; only worth having with a display.
 TF_DISPLAY_PACKAGES=(gstreamer1.0-x)
 
+# The libFuzzer targets are built with clang -fsanitize=fuzzer,address,
+# undefined.  Those runtimes are in libclang-rt-dev (libclang-rt-14-dev on
+# Debian 12), which clang brings only as a recommend (of
+# libclang-common-14-dev), so it must be named here.
+TF_FUZZ_PACKAGES=(
+  "${TF_BUILD_PACKAGES[@]}"
+  clang libclang-rt-dev
+)
+
 # Prints the packages among the arguments that are not fully installed.
 tf_missing_packages() {
   local pkg status
@@ -73,6 +83,7 @@ tf_ensure_deps() {
       --test) wanted+=("${TF_TEST_PACKAGES[@]}") ;;
       --demo) wanted+=("${TF_DEMO_PACKAGES[@]}") ;;
       --display) wanted+=("${TF_DISPLAY_PACKAGES[@]}") ;;
+      --fuzz) wanted+=("${TF_FUZZ_PACKAGES[@]}") ;;
       -*)
         echo "ensure-deps: unknown option $arg" >&2
         return 2

@@ -679,6 +679,73 @@ GST_START_TEST (test_src_keepalive_socket_options)
 
 GST_END_TEST;
 
+GST_START_TEST (test_src_allow_list)
+{
+  GstHarness *h = tf_test_src_new ("allow=10.0.0.0/8,2001:db8::/32");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  guint8 *payload = tf_test_payload (0, 8);
+  GstMessage *msg;
+  GstBuffer *buf;
+
+  /* A stranger is reset at once, before it can send anything useful. */
+  msg = tf_test_wait_message (h, "tcpframesrc-rejected", WAIT_MS);
+  fail_unless (msg != NULL, "a peer outside the allow list was not rejected");
+  {
+    gchar *reason = message_string (msg, "reason");
+    fail_unless_equals_string (reason, "not-allowed");
+    fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
+    g_free (reason);
+  }
+  gst_message_unref (msg);
+  fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
+      TF_TEST_PEER_GOT_RESET);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 1);
+  fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  tf_test_peer_free (cam);
+  tf_test_src_free (h);
+
+  /* Listed: streams as usual. */
+  h = tf_test_src_new ("allow=10.0.0.0/8,127.0.0.1,::1");
+  cam = tf_test_peer_connect (tf_test_src_port (h));
+  tf_test_peer_send_header_frame (cam, GRAY8_4x2, payload, 8, 0);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, payload, 8);
+  gst_buffer_unref (buf);
+  fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+  g_free (payload);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_src_allow_list_malformed_fails_clearly)
+{
+  GstElement *src = gst_element_factory_make ("tcpframesrc", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (src, bus);
+  g_object_set (src, "host", "127.0.0.1", "port", 0, "allow",
+      "192.168.10.0/24, 10.0.0.300/24", NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "\"10.0.0.300/24\"") != NULL,
+      "the error does not name the bad entry: %s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (src, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
 static Suite *
 tcpframesrc_suite (void)
 {
@@ -702,6 +769,8 @@ tcpframesrc_suite (void)
   tcase_add_test (tc, test_src_readme_example_bytes);
   tcase_add_test (tc, test_src_python_tiny_camera);
   tcase_add_test (tc, test_src_keepalive_socket_options);
+  tcase_add_test (tc, test_src_allow_list);
+  tcase_add_test (tc, test_src_allow_list_malformed_fails_clearly);
   return s;
 }
 

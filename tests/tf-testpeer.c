@@ -394,5 +394,14 @@ tf_test_assert_buffer_equals (GstBuffer * buf, const guint8 * data, gsize len)
 void
 tf_test_src_free (GstHarness * h)
 {
+  GstBus *bus = gst_element_get_bus (h->element);
+
+  /* Queued messages hold references to the element: let them go first, or
+   * the element outlives the test. */
+  g_object_set_data (G_OBJECT (h->element), "tf-test-stash", NULL);
+  if (bus)
+    gst_bus_set_flushing (bus, TRUE);
   gst_harness_teardown (h);
+  if (bus)
+    gst_object_unref (bus);
 }
