@@ -97,6 +97,7 @@ struct _GstTcpFrameReceiver {
 
   /* client mode: at most one connection, made by us */
   GSocket *connecting;          /* a connect in progress */
+  gchar *connecting_to;         /* its address, for messages */
   GList *connect_addrs;         /* GInetAddress still to try this attempt */
   gint64 connect_deadline;
   gint64 retry_at;              /* next attempt, when no connection */
@@ -724,6 +725,7 @@ client_forget_attempt (GstTcpFrameReceiver * r)
   }
   g_list_free_full (r->connect_addrs, g_object_unref);
   r->connect_addrs = NULL;
+  g_clear_pointer (&r->connecting_to, g_free);
 }
 
 /* No connection now: wait (with backoff) before the next attempt, unless
@@ -791,6 +793,8 @@ client_try_next_address (GstTcpFrameReceiver * r)
       } else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PENDING)) {
         g_clear_error (&err);
         r->connecting = socket;
+        g_free (r->connecting_to);
+        r->connecting_to = g_strdup (name);
         /* Per address: a silent ::1 must not use up the time that
          * 127.0.0.1, next in line, would have answered in. */
         r->connect_deadline = now_ns () + r->config.connect_timeout_ns;
@@ -861,7 +865,7 @@ client_finish_connect (GstTcpFrameReceiver * r)
     return;
   }
   g_free (r->last_failure);
-  r->last_failure = g_strdup_printf ("%s port %d: %s", r->config.host,
+  r->last_failure = g_strdup_printf ("%s port %d: %s", r->connecting_to,
       r->config.port, err->message);
   GST_DEBUG_OBJECT (r->owner, "connect failed: %s", r->last_failure);
   g_error_free (err);
@@ -1207,7 +1211,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       else if (now_ns () >= r->connect_deadline) {
         g_free (r->last_failure);
         r->last_failure = g_strdup_printf ("%s port %d: no answer within %"
-            GST_TIME_FORMAT, r->config.host, r->config.port,
+            GST_TIME_FORMAT, r->connecting_to, r->config.port,
             GST_TIME_ARGS (r->config.connect_timeout_ns));
         g_socket_close (r->connecting, NULL);
         g_clear_object (&r->connecting);
