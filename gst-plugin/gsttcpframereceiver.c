@@ -24,7 +24,10 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define GST_CAT_DEFAULT gst_tcp_frame_debug
 
-#define LISTEN_BACKLOG 16
+/* Pending peers are capped after accept (max-pending), so the kernel's
+ * queue only has to absorb bursts: a port scan must not make a rebooted
+ * camera's SYN wait for a retransmission. */
+#define LISTEN_BACKLOG 128
 #define ACCEPT_RETRY_MS 100
 
 /* A connection that has not yet completed a frame has proven nothing, so
@@ -351,6 +354,15 @@ peer_set_caps (TfPeer * p, GstCaps * caps)
     p->duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
 }
 
+/* At most 200 characters of a peer's caps string, for messages: cut on a
+ * character boundary, since it ends up in UTF-8-only places (message
+ * structures, logs). */
+static gchar *
+quote_caps (const gchar * str)
+{
+  return g_utf8_substring (str, 0, MIN (g_utf8_strlen (str, -1), 200));
+}
+
 /* The header framing's caps string arrived; FALSE after a protocol error. */
 static gboolean
 peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
@@ -362,7 +374,7 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
 
   caps = gst_caps_from_string (str);
   if (!caps || !gst_caps_is_fixed (caps)) {
-    gchar *shown = g_strndup (str, 200);
+    gchar *shown = quote_caps (str);
     gst_clear_caps (&caps);
     peer_protocol_error (r, p, "unparsable caps \"%s\"", shown);
     g_free (shown);
@@ -371,7 +383,7 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
   GST_DEBUG_OBJECT (r->owner, "peer %s:%u caps %" GST_PTR_FORMAT, p->address,
       p->port, caps);
   if (!r->accept_caps (caps, r->user_data)) {
-    gchar *shown = g_strndup (str, 200);
+    gchar *shown = quote_caps (str);
     gst_caps_unref (caps);
     peer_protocol_error (r, p, "downstream does not accept the caps \"%s\"",
         shown);
