@@ -2,12 +2,13 @@
 # Makes sure the Debian packages the project needs are installed.
 #
 #   pipelines/ensure-deps.sh [--build] [--test] [--demo] [--display]
-#                            [--fuzz] [PACKAGE...]
+#                            [--fuzz] [--check] [PACKAGE...]
 #
 # --build is what building and testing need, --test adds what some tests
 # drive tcpframesrc with, --demo adds what the demo pipeline needs,
-# --display what showing its video needs and --fuzz what the libFuzzer
-# targets (tests/fuzz/run.sh) need.  Missing packages are installed
+# --display what showing its video needs, --fuzz what the libFuzzer
+# targets (tests/fuzz/run.sh) need and --check what the memory checks
+# (tests/sanitize.sh, tests/valgrind.sh) need.  Missing packages are installed
 # when running as root (as CI does, on a fresh Debian 12), otherwise the
 # exact command to run is printed and the script fails.  Sourcing this file
 # only defines the package sets and tf_ensure_deps, so other scripts can
@@ -35,11 +36,19 @@ TF_BUILD_PACKAGES=(
   python3
 )
 
-# The interop suite checks tcpframesrc against a real sender, ffmpeg; without
-# it that suite only reports itself skipped.
+# What the whole suite needs beyond the build:
+#   ffmpeg: the interop suite's real sender, and ffprobe for recordings;
+#   -plugins-ugly (x264enc), -plugins-bad (h264parse), -libav (avdec_h264):
+#     the pipelines suite records through a camera reboot and decodes it;
+#   python3-gi, gir1.2-gstreamer-1.0: the Python embedding example;
+#   nftables: the fault tests drop packets inside their own network
+#     namespace.
 TF_TEST_PACKAGES=(
   "${TF_BUILD_PACKAGES[@]}"
   ffmpeg
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  python3-gi gir1.2-gstreamer-1.0
+  nftables
 )
 
 # The demo encodes to H.264 in MP4: x264enc is in -ugly, h264parse in -bad,
@@ -63,6 +72,19 @@ TF_FUZZ_PACKAGES=(
   clang libclang-rt-dev
 )
 
+# The memory checks run the whole test suite, so they need what --test
+# needs, plus:
+#   gcc: its ASan, LSan and UBSan runtimes (libasan8, liblsan0, libubsan1)
+#     come with it, through gcc-12's dependency on libgcc-12-dev;
+#   valgrind: memcheck, for tests/valgrind.sh;
+#   libc6-dbg: the dynamic loader's symbols.  valgrind needs them to start
+#     (and depends on it), and tests/lsan.supp matches a loader frame
+#     (_dl_init), which only has a name with them.
+TF_CHECK_PACKAGES=(
+  "${TF_TEST_PACKAGES[@]}"
+  gcc valgrind libc6-dbg
+)
+
 # Prints the packages among the arguments that are not fully installed.
 tf_missing_packages() {
   local pkg status
@@ -84,6 +106,7 @@ tf_ensure_deps() {
       --demo) wanted+=("${TF_DEMO_PACKAGES[@]}") ;;
       --display) wanted+=("${TF_DISPLAY_PACKAGES[@]}") ;;
       --fuzz) wanted+=("${TF_FUZZ_PACKAGES[@]}") ;;
+      --check) wanted+=("${TF_CHECK_PACKAGES[@]}") ;;
       -*)
         echo "ensure-deps: unknown option $arg" >&2
         return 2
