@@ -1189,6 +1189,27 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       }
     }
 
+    /* A framer that buffers (jpeg) may already hold a whole next frame:
+     * the socket has nothing new to say about it, so do not wait on it. */
+    for (i = 0; i < r->peers->len; i++) {
+      TfPeer *p = g_ptr_array_index (r->peers, i);
+
+      if (tf_framer_poll (p->framer, NULL, NULL) != TF_FRAMER_FRAME_READY)
+        continue;
+      switch (peer_service (r, p, buffer)) {
+        case SERVICE_FRAME:
+          r->hot_peer = p;
+          *caps = p->caps;
+          return GST_TCP_FRAME_RECEIVE_OK;
+        case SERVICE_CANCELLED:
+          return GST_TCP_FRAME_RECEIVE_FLUSHING;
+        default:
+          /* the set may have changed; look again next time round */
+          i = r->peers->len;
+          break;
+      }
+    }
+
     accept_paused = now < r->accept_paused_until;
     n_listeners = accept_paused ? 0 : r->listeners->len;
     connecting = r->connecting != NULL;

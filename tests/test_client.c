@@ -611,7 +611,7 @@ GST_START_TEST (test_client_streams_from_camera)
   gst_message_unref (msg);
   assert_no_error (h);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -703,7 +703,7 @@ GST_START_TEST (test_client_backoff_bounds_grow_and_cap)
   wait_status (h, TF_STATUS_CONNECTING);
   assert_no_error (h);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -747,7 +747,7 @@ GST_START_TEST (test_client_refused_retries_until_camera_listens)
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
 
   tf_test_peer_close (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -827,7 +827,7 @@ GST_START_TEST (test_client_backoff_resets_after_frames)
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), attempts);
 
   tf_test_peer_close (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -888,7 +888,7 @@ GST_START_TEST (test_client_max_retries_refused)
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 3);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -920,7 +920,7 @@ GST_START_TEST (test_client_max_retries_counts_dead_connections)
       "again after giving up");
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 3);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -956,7 +956,7 @@ GST_START_TEST (test_client_frames_reset_retry_count)
   gst_message_unref (msg);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 12);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -989,7 +989,7 @@ GST_START_TEST (test_client_connect_timeout)
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1059,7 +1059,7 @@ GST_START_TEST (test_client_silent_camera_times_out_and_reconnects)
   assert_no_error (h);
 
   tf_test_peer_close (again);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1116,7 +1116,7 @@ GST_START_TEST (test_client_protocol_error_reconnects)
   assert_no_error (h);
 
   tf_test_peer_close (again);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1144,7 +1144,7 @@ GST_START_TEST (test_client_ipv6_literal)
   fail_unless_equals_uint64 (message_frames (msg), 2);
   gst_message_unref (msg);
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1203,7 +1203,7 @@ GST_START_TEST (test_client_localhost_falls_through_refused_ipv6)
   pull_frame (h, 0, TRUE);
 
   tf_test_peer_close (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
   camera_free (blocker);
 }
@@ -1234,7 +1234,7 @@ GST_START_TEST (test_client_localhost_falls_through_silent_ipv6)
   pull_frame (h, 0, TRUE);
 
   tf_test_peer_close (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
   camera_free (blocker);
 }
@@ -1268,7 +1268,7 @@ GST_START_TEST (test_client_stop_prompt_in_backoff)
   fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
 
   check_stop_is_prompt (h);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1289,7 +1289,7 @@ GST_START_TEST (test_client_stop_prompt_while_connecting)
   fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
 
   check_stop_is_prompt (h);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1315,7 +1315,7 @@ GST_START_TEST (test_client_stop_prompt_while_streaming_silent)
       TF_TEST_PEER_GOT_RESET);
 
   tf_test_peer_free (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 
@@ -1423,7 +1423,7 @@ GST_START_TEST (test_client_status_transitions)
   /* Each change notified once, none without a change. */
   wait_status_log (&log, "3 2 3 2 3 0");
 
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   g_array_unref (log.values);
   g_mutex_clear (&log.lock);
   camera_free (cam);
@@ -1473,7 +1473,7 @@ GST_START_TEST (test_client_restart_after_giving_up)
   fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
 
   tf_test_peer_close (peer);
-  gst_harness_teardown (h);
+  tf_test_src_free (h);
   camera_free (cam);
 }
 

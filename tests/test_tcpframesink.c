@@ -465,7 +465,8 @@ expected_header_frame (const gchar * caps, guint32 tag, gsize size,
   guint8 *bytes = g_malloc (total), *payload = tf_test_payload (tag, size);
 
   tf_header_write (bytes, caps_len, size, sequence, timestamp);
-  memcpy (bytes + TF_HEADER_SIZE, caps, caps_len);
+  if (caps_len)
+    memcpy (bytes + TF_HEADER_SIZE, caps, caps_len);
   memcpy (bytes + TF_HEADER_SIZE + caps_len, payload, size);
   g_free (payload);
   return g_bytes_new_take (bytes, total);
@@ -1037,7 +1038,7 @@ GST_START_TEST (test_sink_server_mode_to_tcpframesrc_client)
     gst_buffer_unref (round_trip (sink, src, tag, 8, TF_TIMESTAMP_NONE));
   assert_current_caps (src, GRAY8_4x2);
 
-  gst_harness_teardown (src);
+  tf_test_src_free (src);
   sink_free (sink);
 }
 
@@ -1547,6 +1548,9 @@ assert_start_fails (GstElement * sink, const gchar * why)
   /* ...and only that one. */
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
   gst_element_set_state (sink, GST_STATE_NULL);
+  /* queued messages hold the element, and the element holds the bus */
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (sink, NULL);
   gst_object_unref (bus);
 }
 

@@ -395,6 +395,47 @@ GST_START_TEST (test_src_jpeg_images_and_garbage)
 
 GST_END_TEST;
 
+static GstPadProbeReturn
+slow_consumer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  /* Downstream takes longer than the element's poll interval per frame. */
+  g_usleep (10000);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Two images read in one go: the second is already whole inside the
+ * framer, and must come out even when create() is called long after. */
+GST_START_TEST (test_src_jpeg_buffered_image_with_slow_consumer)
+{
+  GstHarness *h = tf_test_src_new ("framing=jpeg");
+  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  gsize len1, len2;
+  guint8 *img1 = make_jpeg (1, &len1), *img2 = make_jpeg (2, &len2);
+  guint8 *both = g_malloc (len1 + len2);
+  GstBuffer *buf;
+
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER, slow_consumer,
+      NULL, NULL);
+  memcpy (both, img1, len1);
+  memcpy (both + len1, img2, len2);
+  tf_test_peer_send (cam, both, len1 + len2);
+
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, img1, len1);
+  gst_buffer_unref (buf);
+  buf = tf_test_pull (h, WAIT_MS);
+  tf_test_assert_buffer_equals (buf, img2, len2);
+  gst_buffer_unref (buf);
+
+  g_free (both);
+  g_free (img1);
+  g_free (img2);
+  tf_test_peer_close (cam);
+  tf_test_src_free (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_src_live_no_preroll)
 {
   GstElement *src = gst_element_factory_make ("tcpframesrc", NULL);
@@ -525,6 +566,8 @@ GST_START_TEST (test_src_bad_config_fails_clearly)
   gst_message_unref (msg);
   gst_element_set_state (src, GST_STATE_NULL);
 
+  /* queued messages hold the element */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   gst_object_unref (src);
 }
@@ -551,6 +594,8 @@ GST_START_TEST (test_src_port_in_use_fails_clearly)
   g_error_free (err);
   gst_message_unref (msg);
   gst_element_set_state (src, GST_STATE_NULL);
+  /* queued messages hold the element */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   gst_object_unref (src);
   tf_test_src_free (h);
@@ -633,7 +678,10 @@ element_fd_within (GstHarness * h, TfTestPeer * cam, guint ms)
   gint64 deadline = g_get_monotonic_time () + ms * 1000;
   gint fd;
 
-  while ((fd = tf_test_element_fd (tf_test_src_port (h), cam)) < 0
+  /* connections counts a peer once the element has set it up, options
+   * included; the fd alone exists from accept() on. */
+  while (((fd = tf_test_element_fd (tf_test_src_port (h), cam)) < 0
+          || tf_test_stat (h, "connections") < 1)
       && g_get_monotonic_time () < deadline)
     g_usleep (500);
   fail_unless (fd >= 0, "the element never accepted port %u", cam->local_port);
@@ -740,6 +788,8 @@ GST_START_TEST (test_src_allow_list_malformed_fails_clearly)
   g_error_free (err);
   gst_message_unref (msg);
   gst_element_set_state (src, GST_STATE_NULL);
+  /* queued messages hold the element */
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
   gst_object_unref (src);
 }
@@ -762,6 +812,7 @@ tcpframesrc_suite (void)
   tcase_add_test (tc, test_src_raw_large_frames_use_pool);
   tcase_add_test (tc, test_src_length_formats);
   tcase_add_test (tc, test_src_jpeg_images_and_garbage);
+  tcase_add_test (tc, test_src_jpeg_buffered_image_with_slow_consumer);
   tcase_add_test (tc, test_src_live_no_preroll);
   tcase_add_test (tc, test_src_status_and_port_notify);
   tcase_add_test (tc, test_src_bad_config_fails_clearly);

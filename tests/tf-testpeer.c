@@ -405,3 +405,20 @@ tf_test_src_free (GstHarness * h)
   if (bus)
     gst_object_unref (bus);
 }
+
+/* ---- timing ---- */
+
+guint
+tf_test_scale_ms (guint ms)
+{
+  static gsize scale = 0;
+
+  if (g_once_init_enter (&scale)) {
+    const gchar *env = g_getenv ("TF_TEST_TIME_SCALE");
+    guint64 v = env ? g_ascii_strtoull (env, NULL, 10) : 1;
+
+    /* 0, garbage or something absurd: unscaled. */
+    g_once_init_leave (&scale, v >= 1 && v <= 1000 ? (gsize) v : 1);
+  }
+  return (guint) MIN ((guint64) ms * scale, (guint64) G_MAXUINT);
+}

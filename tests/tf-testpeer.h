@@ -83,6 +83,15 @@ void tf_test_assert_buffer_equals (GstBuffer * buf, const guint8 * data,
 void tf_test_src_free (GstHarness * h);
 void tf_test_stash_free (GQueue * q);
 
+/* ---- timing ---- */
+
+/* `ms` times TF_TEST_TIME_SCALE (a whole number, default 1).  For the
+ * slack of a timing check's upper bound and for waits only, never for a
+ * lower bound: tests/valgrind.sh sets TF_TEST_TIME_SCALE because memcheck
+ * runs the code 20 to 50 times slower, which no "within N ms" holds
+ * through.  E.g. #define LATE_MS tf_test_scale_ms (150). */
+guint tf_test_scale_ms (guint ms);
+
 G_END_DECLS
 
 #endif /* TF_TESTPEER_H */

@@ -165,9 +165,12 @@ tfb_null_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         ret = GST_FLOW_FLUSHING;
       }
     }
-    /* basesrc timestamps a list's first buffer only, as a source that
-     * read several frames at once would. */
-    gst_base_src_submit_buffer_list (bsrc, list);
+    /* Only a whole list goes out: basesrc does not expect a submitted
+     * list along with an error. */
+    if (ret == GST_FLOW_OK)
+      gst_base_src_submit_buffer_list (bsrc, list);
+    else
+      gst_buffer_list_unref (list);
     *outbuf = NULL;
   }
   gst_object_unref (pool);

@@ -173,19 +173,25 @@ bare_thread (gpointer data)
   TfbRx *rx = s->rx;
   gsize size = rx->frame_size;
   gboolean want_data = rx->arrival != NULL || rx->cfg.check;
-  gint fd;
-
-  fd = accept4 (s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  atomic_store (&s->conn_fd, fd);
-  /* Stop may have looked before the store; then it is up to us. */
-  if (atomic_load (&rx->stopping))
-    return NULL;
+  gint fd = -1;
 
   for (;;) {
     gsize have = 0;
 
+    if (fd < 0) {
+      gint old;
+
+      fd = accept4 (s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0)
+        return NULL;
+      /* The previous connection is the stale camera: let it go. */
+      old = atomic_exchange (&s->conn_fd, fd);
+      if (old >= 0)
+        close (old);
+      /* Stop may have looked before the store; then it is up to us. */
+      if (atomic_load (&rx->stopping))
+        return NULL;
+    }
     while (have < size) {
       gssize n = recv (fd, s->buf + have, size - have, 0);
 
@@ -197,6 +203,8 @@ bare_thread (gpointer data)
       have += n;
     }
     on_frame (s, want_data ? s->buf : NULL, size, NULL);
+    if (rx->cfg.frame_per_connection)
+      fd = -1;
   }
 }
 
@@ -620,6 +628,10 @@ tfb_rx_stop (TfbRx * rx)
     return;
   atomic_store (&rx->stopping, TRUE);
   if (rx->pipeline) {
+    /* Through PAUSED: a live GstBaseSrc that pushes buffer lists (the
+     * floor-list reference) and is shut down from PLAYING at once can hit
+     * a critical inside GStreamer 1.22's basesrc. */
+    gst_element_set_state (rx->pipeline, GST_STATE_PAUSED);
     gst_element_set_state (rx->pipeline, GST_STATE_NULL);
     gst_object_unref (rx->pipeline);
   }

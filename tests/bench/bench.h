@@ -124,6 +124,9 @@ typedef struct {
   guint64 timeout_ns;           /* tcpframesrc timeout, 0: its default */
   guint max_seq;                /* > 0: record arrivals by sequence */
   gboolean check;               /* copy and pool checks at the sink */
+  /* bare loop: read one frame per connection, then take the next one, as
+   * tcpframesrc does when a camera reconnects */
+  gboolean frame_per_connection;
 } TfbRxConfig;
 
 typedef struct {

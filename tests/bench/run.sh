@@ -2,7 +2,8 @@
 # Builds and runs tf-bench, the receiver benchmark: the tables go to stdout,
 # the figures to build/bench/results.{json,csv,md}.
 #
-#   tests/bench/run.sh [--smoke] [--no-profile] [TF_BENCH_OPTION...]
+#   tests/bench/run.sh [--smoke] [--no-profile | --profile-only]
+#                      [TF_BENCH_OPTION...]
 #
 # The full run (default) takes about 8 minutes: every phase, then, when
 # valgrind is installed, callgrind profiles of a few receivers
@@ -17,11 +18,13 @@ cd "$root"
 
 smoke=0
 profile=1
+bench_run=1
 args=()
 for arg in "$@"; do
   case $arg in
     --smoke) smoke=1; args+=("$arg") ;;
     --no-profile) profile=0 ;;
+    --profile-only) bench_run=0 ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -38,7 +41,9 @@ export GST_REGISTRY=$root/$out/registry.bin
 unset GST_DEBUG GST_DEBUG_FILE GST_TRACERS
 
 status=0
-"$bench" --out "$out" ${args[@]+"${args[@]}"} || status=$?
+if ((bench_run)); then
+  "$bench" --out "$out" ${args[@]+"${args[@]}"} || status=$?
+fi
 
 if ((smoke == 0 && profile == 1)); then
   if command -v valgrind >/dev/null; then
@@ -55,6 +60,7 @@ if ((smoke == 0 && profile == 1)); then
       name=$rx-${size/@/-at}
       # --instr-atstart=no: only the window tf-bench brackets is slowed
       # down and counted.
+      rm -f "$out/callgrind.$name.out"*
       if valgrind --tool=callgrind --instr-atstart=no \
         --callgrind-out-file="$out/callgrind.$name.out" \
         "$bench" --profile "$rx:$size" --profile-frames "$frames" \
