@@ -13,6 +13,7 @@
 #include "gsttcpframereceiver.h"
 #include "tcpframe-enumtypes.h"
 #include "tf-backoff.h"
+#include "gsttcpframenet.h"
 
 #include <gst/video/video.h>
 #include <errno.h>
@@ -24,10 +25,6 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define GST_CAT_DEFAULT gst_tcp_frame_debug
 
-/* Pending peers are capped after accept (max-pending), so the kernel's
- * queue only has to absorb bursts: a port scan must not make a rebooted
- * camera's SYN wait for a retransmission. */
-#define LISTEN_BACKLOG 128
 #define ACCEPT_RETRY_MS 100
 
 /* A connection that has not yet completed a frame has proven nothing, so
@@ -148,27 +145,13 @@ peer_discard_frame (TfPeer * p)
   g_clear_pointer (&p->staging, g_free);
 }
 
-/* A peer we drop gets an RST: no FIN_WAIT or TIME_WAIT keeps its 4-tuple
- * busy, so a camera that reboots and reconnects from the same source port
- * is not refused. */
-static void
-close_with_reset (GSocket * socket)
-{
-  struct linger lg = { 1, 0 };
-
-  if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &lg,
-          sizeof (lg)) < 0)
-    GST_WARNING ("SO_LINGER failed: %s", g_strerror (errno));
-  g_socket_close (socket, NULL);
-}
-
 static void
 peer_free (TfPeer * p, gboolean reset)
 {
   peer_discard_frame (p);
   if (p->socket) {
     if (reset)
-      close_with_reset (p->socket);
+      gst_tcp_frame_close_with_reset (p->socket);
     else
       g_socket_close (p->socket, NULL);
     g_object_unref (p->socket);
@@ -248,7 +231,7 @@ peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
   {
     GSocket *socket = p->socket;
     if (reset)
-      close_with_reset (socket);
+      gst_tcp_frame_close_with_reset (socket);
     else
       g_socket_close (socket, NULL);
     g_object_unref (socket);
@@ -667,7 +650,7 @@ peer_allowed (GstTcpFrameReceiver * r, GSocket * socket)
 
   GST_INFO_OBJECT (r->owner, "%s:%u is not allowed", stranger.address,
       stranger.port);
-  close_with_reset (socket);
+  gst_tcp_frame_close_with_reset (socket);
   g_object_unref (socket);
   g_mutex_lock (&r->stats_lock);
   r->stats.rejected++;
@@ -711,21 +694,6 @@ accept_peers (GstTcpFrameReceiver * r, GSocket * listener)
 
 /* ---- client mode ---- */
 
-static GList *
-resolve_host (GstTcpFrameReceiver * r, const gchar * host, GError ** error)
-{
-  GInetAddress *addr = g_inet_address_new_from_string (host);
-  GResolver *resolver;
-  GList *addrs;
-
-  if (addr)
-    return g_list_prepend (NULL, addr);
-
-  resolver = g_resolver_get_default ();
-  addrs = g_resolver_lookup_by_name (resolver, host, r->cancellable, error);
-  g_object_unref (resolver);
-  return addrs;
-}
 
 
 static void
@@ -845,7 +813,7 @@ client_start_attempt (GstTcpFrameReceiver * r)
 
   /* Names are resolved again at every attempt: a camera's DHCP address may
    * have changed while it was away. */
-  addrs = resolve_host (r, r->config.host, &err);
+  addrs = gst_tcp_frame_resolve (r->config.host, r->cancellable, &err);
   if (!addrs) {
     gboolean cancelled = g_error_matches (err, G_IO_ERROR,
         G_IO_ERROR_CANCELLED);
@@ -936,31 +904,10 @@ gst_tcp_frame_receiver_config_clear (GstTcpFrameReceiverConfig * config)
   g_clear_pointer (&config->allow, tf_allowlist_free);
 }
 
-static GSocket *
-listen_on (GInetAddress * addr, guint16 port, GError ** error)
-{
-  GSocketAddress *sa = g_inet_socket_address_new (addr, port);
-  GSocket *socket = g_socket_new (g_inet_address_get_family (addr),
-      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-
-  if (socket) {
-    g_socket_set_blocking (socket, FALSE);
-    g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-    if (!g_socket_bind (socket, sa, TRUE, error)
-        || !g_socket_listen (socket, error))
-      g_clear_object (&socket);
-  }
-  g_object_unref (sa);
-  return socket;
-}
-
 gboolean
 gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
     const GstTcpFrameReceiverConfig * config, GError ** error)
 {
-  GList *addrs, *l;
-  GError *first_error = NULL;
-
   gst_tcp_frame_receiver_stop (r);
   /* A previous run's stop left it cancelled. */
   if (g_cancellable_is_cancelled (r->cancellable))
@@ -992,46 +939,12 @@ gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
     return TRUE;
   }
 
-  addrs = resolve_host (r, config->host, error);
-  if (!addrs)
+  if (!gst_tcp_frame_listen (G_OBJECT (r->owner), config->host, config->port,
+          r->cancellable, r->listeners, &r->bound_port, error))
     return FALSE;
-
-  /* A name like "localhost" means both 127.0.0.1 and ::1 to the cameras
-   * that use it, so listen on every address it resolves to, on one port. */
-  r->bound_port = config->port;
-  for (l = addrs; l; l = l->next) {
-    GError *err = NULL;
-    GSocket *socket = listen_on (l->data, r->bound_port, &err);
-
-    if (!socket) {
-      GST_DEBUG_OBJECT (r->owner, "not listening on %s: %s",
-          g_inet_address_to_string (l->data), err->message);
-      if (!first_error)
-        first_error = err;
-      else
-        g_error_free (err);
-      continue;
-    }
-    if (r->bound_port == 0) {
-      GSocketAddress *local = g_socket_get_local_address (socket, NULL);
-      r->bound_port =
-          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-      g_object_unref (local);
-    }
-    g_ptr_array_add (r->listeners, socket);
-  }
-  g_resolver_free_addresses (addrs);
-
-  if (r->listeners->len == 0) {
-    g_propagate_error (error, first_error);
-    return FALSE;
-  }
-  g_clear_error (&first_error);
 
   r->arbiter = tf_arbiter_new (config->policy, config->max_pending,
       config->timeout_ns);
-  GST_INFO_OBJECT (r->owner, "listening on %s port %u", config->host,
-      r->bound_port);
   return TRUE;
 }
 
@@ -1045,12 +958,7 @@ gst_tcp_frame_receiver_stop (GstTcpFrameReceiver * r)
   g_ptr_array_set_size (r->peers, 0);
   r->hot_peer = NULL;
   r->accept_paused_until = 0;
-  for (i = 0; i < r->listeners->len; i++) {
-    GSocket *socket = g_ptr_array_index (r->listeners, i);
-    g_socket_close (socket, NULL);
-    g_object_unref (socket);
-  }
-  g_ptr_array_set_size (r->listeners, 0);
+  gst_tcp_frame_close_listeners (r->listeners);
   client_forget_attempt (r);
   tf_backoff_clear (&r->backoff);
   g_clear_pointer (&r->last_failure, g_free);

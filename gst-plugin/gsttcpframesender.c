@@ -15,6 +15,7 @@
 #endif
 
 #include "gsttcpframesender.h"
+#include "gsttcpframenet.h"
 #include "tcpframe-enumtypes.h"
 #include "tf-backoff.h"
 #include "tf-framer.h"
@@ -31,7 +32,6 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define GST_CAT_DEFAULT gst_tcp_frame_debug
 
-#define LISTEN_BACKLOG 16
 #define ACCEPT_RETRY_MS 100
 /* Reads per wake-up from a peer that talks back: a receiver has nothing
  * to say, but one that floods us must not keep the thread from sending. */
@@ -295,14 +295,10 @@ sleep_backoff (GstTcpFrameSender * s)
 static void
 close_socket (GSocket * socket, gboolean reset)
 {
-  if (reset) {
-    struct linger lg = { 1, 0 };
-
-    if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &lg,
-            sizeof (lg)) < 0)
-      GST_WARNING ("SO_LINGER failed: %s", g_strerror (errno));
-  }
-  g_socket_close (socket, NULL);
+  if (reset)
+    gst_tcp_frame_close_with_reset (socket);
+  else
+    g_socket_close (socket, NULL);
 }
 
 static void
@@ -317,37 +313,6 @@ prepare_socket (GSocket * socket)
     GST_DEBUG ("TCP_NODELAY: %s", err->message);
     g_error_free (err);
   }
-}
-
-/* "::1" or "[::1]" alike: users write the brackets out of habit. */
-static gchar *
-host_without_brackets (const gchar * host)
-{
-  gsize len = strlen (host);
-
-  if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
-    return g_strndup (host + 1, len - 2);
-  return g_strdup (host);
-}
-
-static GList *
-resolve (GstTcpFrameSender * s, GError ** error)
-{
-  gchar *host = host_without_brackets (s->config.host);
-  GInetAddress *addr = g_inet_address_new_from_string (host);
-  GResolver *resolver;
-  GList *addrs;
-
-  if (addr) {
-    g_free (host);
-    return g_list_prepend (NULL, addr);
-  }
-  /* Looked up again for every attempt: a camera's peer may have moved. */
-  resolver = g_resolver_get_default ();
-  addrs = g_resolver_lookup_by_name (resolver, host, s->cancellable, error);
-  g_object_unref (resolver);
-  g_free (host);
-  return addrs;
 }
 
 static GSocket *
@@ -407,7 +372,7 @@ connect_once (GstTcpFrameSender * s, GError ** error)
   GError *last = NULL;
   GList *addrs, *l;
 
-  addrs = resolve (s, error);
+  addrs = gst_tcp_frame_resolve (s->config.host, s->cancellable, error);
   if (!addrs)
     return NULL;
 
@@ -973,83 +938,17 @@ gst_tcp_frame_sender_config_clear (GstTcpFrameSenderConfig * config)
   g_clear_pointer (&config->host, g_free);
 }
 
-static GSocket *
-listen_on (GInetAddress * addr, guint16 port, GError ** error)
-{
-  GSocketAddress *sa = g_inet_socket_address_new (addr, port);
-  GSocket *socket = g_socket_new (g_inet_address_get_family (addr),
-      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-
-  if (socket) {
-    g_socket_set_blocking (socket, FALSE);
-    g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-    if (!g_socket_bind (socket, sa, TRUE, error)
-        || !g_socket_listen (socket, error))
-      g_clear_object (&socket);
-  }
-  g_object_unref (sa);
-  return socket;
-}
-
-/* A name like "localhost" means both 127.0.0.1 and ::1 to the receivers
- * that use it, so listen on every address it resolves to, on one port. */
 static gboolean
 listen_all (GstTcpFrameSender * s, GError ** error)
 {
-  GError *first_error = NULL;
-  GList *addrs, *l;
-
-  addrs = resolve (s, error);
-  if (!addrs)
-    return FALSE;
-
-  s->bound_port = s->config.port;
-  for (l = addrs; l; l = l->next) {
-    GError *err = NULL;
-    GSocket *socket = listen_on (l->data, s->bound_port, &err);
-
-    if (!socket) {
-      gchar *addr = g_inet_address_to_string (l->data);
-      GST_DEBUG_OBJECT (s->owner, "not listening on %s: %s", addr,
-          err->message);
-      g_free (addr);
-      if (!first_error)
-        first_error = err;
-      else
-        g_error_free (err);
-      continue;
-    }
-    if (s->bound_port == 0) {
-      GSocketAddress *local = g_socket_get_local_address (socket, NULL);
-      s->bound_port =
-          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-      g_object_unref (local);
-    }
-    g_ptr_array_add (s->listeners, socket);
-  }
-  g_resolver_free_addresses (addrs);
-
-  if (s->listeners->len == 0) {
-    g_propagate_error (error, first_error);
-    return FALSE;
-  }
-  g_clear_error (&first_error);
-  GST_INFO_OBJECT (s->owner, "listening on %s port %u", s->config.host,
-      s->bound_port);
-  return TRUE;
+  return gst_tcp_frame_listen (G_OBJECT (s->owner), s->config.host,
+      s->config.port, s->cancellable, s->listeners, &s->bound_port, error);
 }
 
 static void
 close_listeners (GstTcpFrameSender * s)
 {
-  guint i;
-
-  for (i = 0; i < s->listeners->len; i++) {
-    GSocket *socket = g_ptr_array_index (s->listeners, i);
-    g_socket_close (socket, NULL);
-    g_object_unref (socket);
-  }
-  g_ptr_array_set_size (s->listeners, 0);
+  gst_tcp_frame_close_listeners (s->listeners);
   s->bound_port = 0;
 }
 
