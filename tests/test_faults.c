@@ -92,72 +92,6 @@ pull_frame (GstHarness * h, guint32 seq, gboolean discont)
   gst_buffer_unref (buf);
 }
 
-static void
-assert_no_buffer (GstHarness * h)
-{
-  GstBuffer *buf = tf_test_pull (h, 50);
-
-  fail_unless (buf == NULL, "unexpected buffer of %" G_GSIZE_FORMAT " bytes",
-      buf ? gst_buffer_get_size (buf) : 0);
-}
-
-static gint
-message_port (GstMessage * msg)
-{
-  gint port = -1;
-
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "port",
-          &port), "message has no port");
-  return port;
-}
-
-static const gchar *
-message_reason (GstMessage * msg)
-{
-  return gst_structure_get_string (gst_message_get_structure (msg), "reason");
-}
-
-static guint64
-message_frames (GstMessage * msg)
-{
-  guint64 frames = G_MAXUINT64;
-
-  fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
-          "frames", &frames), "message has no frames");
-  return frames;
-}
-
-/* The next `name` message, which must be about 127.0.0.1:port and, unless
- * reason is NULL, give that reason. */
-static GstMessage *
-expect_message (GstHarness * h, const gchar * name, guint16 port,
-    const gchar * reason, guint timeout_ms)
-{
-  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
-
-  fail_unless (msg != NULL, "no %s message for port %u within %u ms", name,
-      port, timeout_ms);
-  fail_unless_equals_string (gst_structure_get_string
-      (gst_message_get_structure (msg), "address"), "127.0.0.1");
-  fail_unless_equals_int (message_port (msg), port);
-  if (reason)
-    fail_unless_equals_string (message_reason (msg), reason);
-  return msg;
-}
-
-static void
-assert_no_message (GstHarness * h, const gchar * name, guint timeout_ms)
-{
-  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
-
-  if (msg) {
-    gchar *s = gst_structure_to_string (gst_message_get_structure (msg));
-    fail ("unexpected message %s", s);
-    g_free (s);
-    gst_message_unref (msg);
-  }
-}
-
 static gint
 stat_peer_port (GstHarness * h)
 {
@@ -459,7 +393,7 @@ GST_START_TEST (test_faults_power_loss)
   watch = watch_table (port, cam_port);
 
   stream_frames (h, cam, A_SEQ, NULL);
-  msg = expect_message (h, CONNECTED, cam_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   /* Power loss: from now on none of the camera's packets arrive, and its
@@ -474,9 +408,9 @@ GST_START_TEST (test_faults_power_loss)
       "its socket although nothing reached it");
   fail_unless_equals_int (stat_peer_port (h), cam_port);
 
-  msg = expect_message (h, DISCONNECTED, cam_port, "timeout",
+  msg = tf_test_expect_message (h, DISCONNECTED, cam_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
-  fail_unless_equals_uint64 (message_frames (msg), N_FRAMES);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), N_FRAMES);
   gst_message_unref (msg);
   assert_dropped_at_timeout (w, "the vanished camera");
 
@@ -492,12 +426,12 @@ GST_START_TEST (test_faults_power_loss)
   /* The next camera streams. */
   next = tf_test_peer_connect (port);
   stream_frames (h, next, B_SEQ, NULL);
-  msg = expect_message (h, CONNECTED, next->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, next->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (stat_peer_port (h), next->local_port);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 2 * N_FRAMES);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, 50);
   assert_still_running (h, w, 0);
 
   faults_nft_table_free (down);
@@ -575,7 +509,7 @@ check_reboot_same_port (gboolean rst_lost)
     lose_rst = lose_rst_table (port, p);
 
   stream_frames (h, cam, A_SEQ, &last_send);
-  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   /* Power loss, then the camera is back on the network.  Its RST must
@@ -611,13 +545,13 @@ check_reboot_same_port (gboolean rst_lost)
   pull_frame (h, B_SEQ + 1, FALSE);
 
   /* The old connection left the way only this scenario explains. */
-  msg = expect_message (h, DISCONNECTED, p, rst_lost ? "timeout" : "reset",
+  msg = tf_test_expect_message (h, DISCONNECTED, p, rst_lost ? "timeout" : "reset",
       WAIT_MS);
-  fail_unless_equals_uint64 (message_frames (msg), N_FRAMES);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), N_FRAMES);
   gst_message_unref (msg);
   if (rst_lost)
     assert_dropped_at_timeout (w, "the rebooted camera's old connection");
-  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   syns = faults_nft_counter (watch, "cam_syn");
@@ -642,7 +576,7 @@ check_reboot_same_port (gboolean rst_lost)
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_FRAMES + 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), rst_lost ? 1 : 0);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, 50);
   assert_still_running (h, w, 0);
 
   if (lose_rst)
@@ -802,7 +736,7 @@ GST_START_TEST (test_faults_silent_sigstopped_sender)
 
   msg = tf_test_wait_message (h, CONNECTED, WAIT_MS);
   fail_unless (msg != NULL, "tf-camsim never became current");
-  cam_port = message_port (msg);
+  cam_port = tf_test_message_port (msg);
   gst_message_unref (msg);
   for (seq = 0; seq < 10; seq++) {
     buf = tf_test_pull (h, WAIT_MS);
@@ -812,9 +746,9 @@ GST_START_TEST (test_faults_silent_sigstopped_sender)
 
   kill (cs->pid, SIGSTOP);
   camsim_wait_stopped (cs);
-  msg = expect_message (h, DISCONNECTED, cam_port, "timeout",
+  msg = tf_test_expect_message (h, DISCONNECTED, cam_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
-  frames = message_frames (msg);
+  frames = tf_test_message_frames (msg);
   gst_message_unref (msg);
   assert_dropped_at_timeout (w, "the stopped camera");
   fail_unless_equals_int (faults_element_fd (port, cam_port), -1);
@@ -847,12 +781,12 @@ GST_START_TEST (test_faults_silent_sigstopped_sender)
   g_free (out);
   msg = tf_test_wait_message (h, CONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless (message_port (msg) != cam_port);
+  fail_unless (tf_test_message_port (msg) != cam_port);
   gst_message_unref (msg);
   msg = tf_test_wait_message (h, DISCONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_string (message_reason (msg), "closed");
-  fail_unless_equals_uint64 (message_frames (msg), 5);
+  fail_unless_equals_string (tf_test_message_reason (msg), "closed");
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), 5);
   gst_message_unref (msg);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
@@ -886,8 +820,8 @@ GST_START_TEST (test_faults_silent_mid_frame)
   gst_message_unref (msg);
   msg = tf_test_wait_message (h, DISCONNECTED, TIMEOUT_MS + WAIT_MS);
   fail_unless (msg != NULL, "the silent camera was never dropped");
-  fail_unless_equals_string (message_reason (msg), "timeout");
-  fail_unless_equals_uint64 (message_frames (msg), 10);
+  fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), 10);
   gst_message_unref (msg);
   assert_dropped_at_timeout (w, "the camera silent mid-frame");
 
@@ -896,7 +830,7 @@ GST_START_TEST (test_faults_silent_mid_frame)
     assert_camsim_frame (buf, seq);
     gst_buffer_unref (buf);
   }
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, 50);
 
   out = camsim_finish (cs);
   assert_contains (out, "the receiver ended the connection (RST",
@@ -912,7 +846,7 @@ GST_START_TEST (test_faults_silent_mid_frame)
 
   next = tf_test_peer_connect (port);
   stream_frames (h, next, B_SEQ, NULL);
-  msg = expect_message (h, CONNECTED, next->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, next->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   tf_test_peer_close (next);
 
@@ -998,7 +932,7 @@ GST_START_TEST (test_faults_connection_flood)
   fail_unless (gst_buffer_memcmp (buf, 0, "\0\0\0\0", 4) == 0);
   fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref (buf);
-  msg = expect_message (h, CONNECTED, cam.peer->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam.peer->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   /* 1,000 connects closed at once and 100 that stay, idle, interleaved,
@@ -1106,8 +1040,8 @@ GST_START_TEST (test_faults_connection_flood)
   faults_element_sockets (port, &listeners, &peers);
   fail_unless_equals_int (peers, 1);
   fail_unless_equals_int (listeners, 1);
-  assert_no_message (h, DISCONNECTED, 1);
-  assert_no_message (h, CONNECTED, 1);
+  tf_test_assert_no_message (h, DISCONNECTED, 1);
+  tf_test_assert_no_message (h, CONNECTED, 1);
   assert_still_running (h, w, 0);
 
   tf_test_peer_close (cam.peer);
@@ -1173,16 +1107,16 @@ expect_protocol_drop (GstHarness * h, TfTestPeer * cam, gboolean was_current,
   gchar *peer_name;
 
   if (was_current) {
-    msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+    msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
     gst_message_unref (msg);
   }
-  msg = expect_message (h, name, cam->local_port, "protocol-error", WAIT_MS);
+  msg = tf_test_expect_message (h, name, cam->local_port, "protocol-error", WAIT_MS);
   error = gst_structure_get_string (gst_message_get_structure (msg), "error");
 
   if (keyword)
     assert_contains (error, keyword, "the message's error");
   if (was_current)
-    fail_unless_equals_uint64 (message_frames (msg), frames);
+    fail_unless_equals_uint64 (tf_test_message_frames (msg), frames);
   gst_message_unref (msg);
 
   msg = tf_test_wait_warning (h, WAIT_MS);
@@ -1216,9 +1150,9 @@ good_camera_streams (GstHarness * h, const guint8 * wire, gsize wire_len,
   tf_test_assert_buffer_equals (buf, payload, payload_len);
   fail_unless (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref (buf);
-  msg = expect_message (h, CONNECTED, good->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, good->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, 50);
   tf_test_peer_close (good);
 }
 
@@ -1428,10 +1362,10 @@ GST_START_TEST (test_faults_garbage_random_jpeg)
   gst_buffer_unref (buf);
   fail_unless_equals_uint64 (tf_test_stat (h, "skipped-bytes"), 4096);
   cam_port = cam->local_port;
-  msg = expect_message (h, CONNECTED, cam_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   tf_test_peer_close (cam);
-  msg = expect_message (h, DISCONNECTED, cam_port, "closed", WAIT_MS);
+  msg = tf_test_expect_message (h, DISCONNECTED, cam_port, "closed", WAIT_MS);
   gst_message_unref (msg);
   g_byte_array_unref (jpeg);
   g_free (junk);
@@ -1626,7 +1560,7 @@ GST_START_TEST (test_faults_garbage_caps_quote_is_utf8)
   wire = frame_with_caps ((const guint8 *) str->str, str->len, 0);
   sent = send_until_reset (cam, wire->data, wire->len);
 
-  msg = expect_message (h, REJECTED, cam->local_port, "protocol-error",
+  msg = tf_test_expect_message (h, REJECTED, cam->local_port, "protocol-error",
       WAIT_MS);
   error = gst_structure_get_string (gst_message_get_structure (msg), "error");
   assert_contains (error, "unparsable caps", "the message's error");
@@ -1746,7 +1680,7 @@ cycle_wait_disconnected (GstBus * bus, guint16 port, guint cycle)
     fail_unless (connected, "cycle %u: disconnected before connected", cycle);
     fail_unless_equals_string (gst_structure_get_string (s, "reason"),
         "closed");
-    fail_unless_equals_uint64 (message_frames (msg), 1);
+    fail_unless_equals_uint64 (tf_test_message_frames (msg), 1);
     gst_message_unref (msg);
     return;
   }

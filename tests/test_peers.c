@@ -76,76 +76,6 @@ pull_frame (GstHarness * h, guint32 seq, gboolean discont)
   gst_buffer_unref (buf);
 }
 
-/* Nothing more may come out: a late buffer from a dropped peer would show
- * here. */
-static void
-assert_no_buffer (GstHarness * h)
-{
-  GstBuffer *buf = tf_test_pull (h, QUIET_MS);
-
-  fail_unless (buf == NULL, "unexpected buffer of %" G_GSIZE_FORMAT " bytes",
-      buf ? gst_buffer_get_size (buf) : 0);
-}
-
-static gint
-message_port (GstMessage * msg)
-{
-  gint port = -1;
-
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "port",
-          &port), "message has no port");
-  return port;
-}
-
-static const gchar *
-message_reason (GstMessage * msg)
-{
-  return gst_structure_get_string (gst_message_get_structure (msg), "reason");
-}
-
-static guint64
-message_frames (GstMessage * msg)
-{
-  guint64 frames = G_MAXUINT64;
-
-  fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
-          "frames", &frames), "message has no frames");
-  return frames;
-}
-
-/* Waits for the next `name` message; it must be about 127.0.0.1:`port` and,
- * unless `reason` is NULL, give that reason.  Returns it for more checks. */
-static GstMessage *
-expect_message (GstHarness * h, const gchar * name, guint16 port,
-    const gchar * reason, guint timeout_ms)
-{
-  /* At least 1 ms: a wait of 0 only looks at messages already read off the
-   * bus, not at those still queued on it. */
-  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
-
-  fail_unless (msg != NULL, "no %s message for port %u within %u ms", name,
-      port, timeout_ms);
-  fail_unless_equals_string (gst_structure_get_string
-      (gst_message_get_structure (msg), "address"), "127.0.0.1");
-  fail_unless_equals_int (message_port (msg), port);
-  if (reason)
-    fail_unless_equals_string (message_reason (msg), reason);
-  return msg;
-}
-
-static void
-assert_no_message (GstHarness * h, const gchar * name, guint timeout_ms)
-{
-  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
-
-  if (msg) {
-    gchar *s = gst_structure_to_string (gst_message_get_structure (msg));
-    fail ("unexpected message %s", s);
-    g_free (s);
-    gst_message_unref (msg);
-  }
-}
-
 static TfStatus
 get_status (GstHarness * h)
 {
@@ -240,7 +170,7 @@ camera_a_streams_then_stalls (GstHarness * h, gint64 * last_send,
   }
   *last_pull = g_get_monotonic_time ();
 
-  msg = expect_message (h, CONNECTED, a->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, a->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
   return a;
@@ -258,16 +188,16 @@ camera_b_streams (GstHarness * h, TfTestPeer * b, guint32 first,
     send_frame (b, first + i, i == 0 && caps_on_first);
   for (i = 0; i < N_B; i++)
     pull_frame (h, first + i, i == 0);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
 }
 
 static void
 assert_replaced_disconnect (GstHarness * h, TfTestPeer * a, const gchar * why)
 {
-  GstMessage *msg = expect_message (h, DISCONNECTED, a->local_port, why,
+  GstMessage *msg = tf_test_expect_message (h, DISCONNECTED, a->local_port, why,
       WAIT_MS);
 
-  fail_unless_equals_uint64 (message_frames (msg), N_A);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), N_A);
   gst_message_unref (msg);
 }
 
@@ -282,7 +212,7 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace)
 
   /* B's connection alone replaces A: B has sent nothing yet. */
   assert_replaced_disconnect (h, a, "replaced");
-  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
@@ -295,7 +225,7 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace)
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_A + N_B);
-  assert_no_message (h, DISCONNECTED, 0);
+  tf_test_assert_no_message (h, DISCONNECTED, 0);
 
   tf_test_peer_free (a);
   tf_test_peer_close (b);
@@ -315,14 +245,14 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace_on_frame)
 
   /* Accepted but silent, B is only pending: A stays current. */
   wait_stat (h, "connections", 2);
-  assert_no_message (h, DISCONNECTED, QUIET_MS);
+  tf_test_assert_no_message (h, DISCONNECTED, QUIET_MS);
   fail_unless_equals_int (stat_peer_port (h), a->local_port);
   fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
 
   /* B's first whole frame makes it current. */
   camera_b_streams (h, b, B_SEQ, TRUE);
   assert_replaced_disconnect (h, a, "replaced");
-  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
@@ -353,14 +283,14 @@ GST_START_TEST (test_peers_stale_replaced_policy_keep)
    * start streaming in. */
   waited = ms_since (last_pull);
   if (waited < TIMEOUT_MS / 2)
-    assert_no_message (h, DISCONNECTED, TIMEOUT_MS / 2 - waited);
+    tf_test_assert_no_message (h, DISCONNECTED, TIMEOUT_MS / 2 - waited);
   b = tf_test_peer_connect (tf_test_src_port (h));
   /* Pending under keep, B's frame is read and thrown away; it only proves
    * B is alive.  Its caps still describe B's later frames. */
   send_frame (b, B_SEQ, TRUE);
   wait_element_read_all (h, b);
 
-  msg = expect_message (h, DISCONNECTED, a->local_port, "timeout",
+  msg = tf_test_expect_message (h, DISCONNECTED, a->local_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
   fail_unless (ms_since (last_send) >= TIMEOUT_MS,
       "A dropped %" G_GINT64_FORMAT " ms after its last frame, before the "
@@ -368,10 +298,10 @@ GST_START_TEST (test_peers_stale_replaced_policy_keep)
   fail_unless (ms_since (last_pull) <= TIMEOUT_MS + LATE_MS,
       "A dropped %" G_GINT64_FORMAT " ms after its last frame",
       ms_since (last_pull));
-  fail_unless_equals_uint64 (message_frames (msg), N_A);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), N_A);
   gst_message_unref (msg);
 
-  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
@@ -422,10 +352,10 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
     }
 
     msg = tf_test_wait_message (h, REJECTED, FRAME_INTERVAL_MS);
-    if (msg && c && message_port (msg) == c->local_port) {
+    if (msg && c && tf_test_message_port (msg) == c->local_port) {
       fail_if (c_rejected);
       c_rejected = TRUE;
-      fail_unless_equals_string (message_reason (msg), "timeout");
+      fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
       fail_unless (ms_since (c_before) >= TIMEOUT_MS,
           "idle peer dropped after %" G_GINT64_FORMAT " ms",
           ms_since (c_before));
@@ -433,10 +363,10 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
           "idle peer dropped after %" G_GINT64_FORMAT " ms",
           ms_since (c_after));
     } else if (msg) {
-      fail_unless_equals_int (message_port (msg), d_port);
+      fail_unless_equals_int (tf_test_message_port (msg), d_port);
       fail_if (d_rejected);
       d_rejected = TRUE;
-      fail_unless_equals_string (message_reason (msg), "closed");
+      fail_unless_equals_string (tf_test_message_reason (msg), "closed");
     }
     gst_clear_message (&msg);
     if (c_rejected && d_rejected)
@@ -445,13 +375,13 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
 
   fail_unless_equals_int (tf_test_peer_wait_end (c, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
   /* A was never interrupted: connected once, never disconnected. */
-  msg = expect_message (h, CONNECTED, a->local_port, NULL, 0);
+  msg = tf_test_expect_message (h, CONNECTED, a->local_port, NULL, 0);
   gst_message_unref (msg);
-  assert_no_message (h, CONNECTED, 0);
-  assert_no_message (h, DISCONNECTED, QUIET_MS);
-  assert_no_message (h, REJECTED, 0);
+  tf_test_assert_no_message (h, CONNECTED, 0);
+  tf_test_assert_no_message (h, DISCONNECTED, QUIET_MS);
+  tf_test_assert_no_message (h, REJECTED, 0);
   fail_unless_equals_int (stat_peer_port (h), a->local_port);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq);
@@ -616,8 +546,8 @@ GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
       "the %u ms timeout (accepted connections: %" G_GUINT64_FORMAT ", A's "
       "frames pulled: %u)", BACKLOG_WAIT_MS, TIMEOUT_MS,
       tf_test_stat (b.h, "connections"), b.pulled);
-  fail_unless_equals_int (message_port (msg), c->local_port);
-  fail_unless_equals_string (message_reason (msg), "timeout");
+  fail_unless_equals_int (tf_test_message_port (msg), c->local_port);
+  fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
   fail_unless (ms_since (c_before) >= TIMEOUT_MS);
   fail_unless (ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
       "the idle peer was dropped %" G_GINT64_FORMAT " ms after it connected",
@@ -628,7 +558,7 @@ GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
   fail_unless (b.pulled > 10, "A did not stream meanwhile");
   fail_unless_equals_int (tf_test_peer_wait_end (c, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
-  assert_no_message (b.h, DISCONNECTED, 0);
+  tf_test_assert_no_message (b.h, DISCONNECTED, 0);
   fail_unless_equals_int (stat_peer_port (b.h), b.peer->local_port);
 
   tf_test_peer_free (c);
@@ -664,12 +594,12 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
       BACKLOG_WAIT_MS, tf_test_stat (b.h, "connections"), b.pulled);
   fail_unless (ms_since (b_connected) <= LATE_MS, "B replaced A only %"
       G_GINT64_FORMAT " ms after it connected", ms_since (b_connected));
-  fail_unless_equals_int (message_port (msg), a_port);
-  fail_unless_equals_string (message_reason (msg), "replaced");
+  fail_unless_equals_int (tf_test_message_port (msg), a_port);
+  fail_unless_equals_string (tf_test_message_reason (msg), "replaced");
   gst_message_unref (msg);
-  msg = expect_message (b.h, CONNECTED, a_port, NULL, 0);
+  msg = tf_test_expect_message (b.h, CONNECTED, a_port, NULL, 0);
   gst_message_unref (msg);
-  msg = expect_message (b.h, CONNECTED, cam_b->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (b.h, CONNECTED, cam_b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   backlog_stop (&b);
 
@@ -688,7 +618,7 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
     g_free (payload);
     gst_clear_buffer (&buf);
   }
-  assert_no_buffer (b.h);
+  tf_test_assert_no_buffer (b.h, QUIET_MS);
   /* A's camera thread may have sent into the reset and consumed it, so
    * only check that A's connection is gone. */
   fail_if (tf_test_peer_wait_end (b.peer, WAIT_MS) == TF_TEST_PEER_STILL_OPEN);
@@ -724,7 +654,7 @@ GST_START_TEST (test_peers_keep_standby_alive_under_backlog)
     msg = backlog_wait_message (&b, REJECTED, FRAME_INTERVAL_MS);
     fail_unless (msg == NULL, "the streaming standby was dropped as %s after "
         "%" G_GINT64_FORMAT " ms (accepted connections: %" G_GUINT64_FORMAT
-        ")", message_reason (msg), ms_since (b_connected),
+        ")", tf_test_message_reason (msg), ms_since (b_connected),
         tf_test_stat (b.h, "connections"));
   }
   backlog_stop (&b);
@@ -756,18 +686,18 @@ GST_START_TEST (test_peers_timeout_after_last_frame)
   send_frame (cam, A_SEQ, TRUE);
   pull_frame (h, A_SEQ, TRUE);
   pulled = g_get_monotonic_time ();
-  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   /* The element timed the frame when it read it: after we sent it, before
    * we pulled it.  So the lower bound counts from the send. */
-  msg = expect_message (h, DISCONNECTED, cam->local_port, "timeout",
+  msg = tf_test_expect_message (h, DISCONNECTED, cam->local_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
   fail_unless (ms_since (sent) >= TIMEOUT_MS, "dropped after %"
       G_GINT64_FORMAT " ms, before the timeout", ms_since (sent));
   fail_unless (ms_since (pulled) <= TIMEOUT_MS + LATE_MS, "dropped %"
       G_GINT64_FORMAT " ms after the frame", ms_since (pulled));
-  fail_unless_equals_uint64 (message_frames (msg), 1);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), 1);
   gst_message_unref (msg);
 
   fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
@@ -775,7 +705,7 @@ GST_START_TEST (test_peers_timeout_after_last_frame)
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
   wait_status (h, TF_STATUS_WAITING);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
 
   tf_test_peer_free (cam);
   tf_test_src_free (h);
@@ -827,14 +757,14 @@ check_slowloris (const gchar * policy)
   if (!msg)
     msg = tf_test_wait_message (h, name, WAIT_MS);
   fail_unless (msg != NULL, "%s: the slow peer was never dropped", policy);
-  fail_unless_equals_int (message_port (msg), s->local_port);
-  fail_unless_equals_string (message_reason (msg), "timeout");
+  fail_unless_equals_int (tf_test_message_port (msg), s->local_port);
+  fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
   fail_unless (ms_since (before) >= TIMEOUT_MS, "%s: dropped after %"
       G_GINT64_FORMAT " ms, before the timeout", policy, ms_since (before));
   fail_unless (ms_since (after) <= TIMEOUT_MS + LATE_MS, "%s: dropped after %"
       G_GINT64_FORMAT " ms: bytes kept it alive", policy, ms_since (after));
   if (current)
-    fail_unless_equals_uint64 (message_frames (msg), 0);
+    fail_unless_equals_uint64 (tf_test_message_frames (msg), 0);
   gst_message_unref (msg);
 
   /* A failed send already consumed the reset; otherwise it is still there
@@ -843,16 +773,16 @@ check_slowloris (const gchar * policy)
     fail_unless_equals_int (tf_test_peer_wait_end (s, WAIT_MS),
         TF_TEST_PEER_GOT_RESET);
   if (current) {
-    msg = expect_message (h, CONNECTED, s->local_port, NULL, 0);
+    msg = tf_test_expect_message (h, CONNECTED, s->local_port, NULL, 0);
     gst_message_unref (msg);
   } else {
-    assert_no_message (h, CONNECTED, 0);
+    tf_test_assert_no_message (h, CONNECTED, 0);
   }
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), current ? 0 : 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 0);
   wait_status (h, TF_STATUS_WAITING);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
 
   tf_test_peer_free (s);
   tf_test_src_free (h);
@@ -914,9 +844,9 @@ GST_START_TEST (test_peers_reconnect_from_same_port)
     pull_frame (h, A_SEQ + i, i == 0);
   }
   silent = g_get_monotonic_time ();
-  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
   gst_message_unref (msg);
-  msg = expect_message (h, DISCONNECTED, p, "timeout", TIMEOUT_MS + WAIT_MS);
+  msg = tf_test_expect_message (h, DISCONNECTED, p, "timeout", TIMEOUT_MS + WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
@@ -934,7 +864,7 @@ GST_START_TEST (test_peers_reconnect_from_same_port)
           "the camera streamed again only %" G_GINT64_FORMAT " ms after it "
           "went silent", ms_since (silent));
   }
-  msg = expect_message (h, CONNECTED, p, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (stat_peer_port (h), p);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
@@ -1107,13 +1037,13 @@ check_leave_mid_frame (guint framing, gboolean reset)
   tf_test_assert_buffer_equals (buf, c.payload, c.payload_len);
   gst_buffer_unref (buf);
 
-  msg = expect_message (h, DISCONNECTED, cam_port, reset ? "reset" : "closed",
+  msg = tf_test_expect_message (h, DISCONNECTED, cam_port, reset ? "reset" : "closed",
       WAIT_MS);
-  fail_unless_equals_uint64 (message_frames (msg), 1);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), 1);
   gst_message_unref (msg);
   fail_unless (gst_harness_try_pull (h) == NULL, "%s: a partial frame came "
       "out", c.props);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "bytes"), c.payload_len);
   fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), 0);
@@ -1174,8 +1104,8 @@ GST_START_TEST (test_peers_max_pending_drops_oldest)
     if (msg) {
       /* The oldest pending peer makes room for the newest. */
       fail_unless (n_rejected < N_IDLE - MAX_PENDING);
-      fail_unless_equals_int (message_port (msg), idle[n_rejected]->local_port);
-      fail_unless_equals_string (message_reason (msg), "too-many-pending");
+      fail_unless_equals_int (tf_test_message_port (msg), idle[n_rejected]->local_port);
+      fail_unless_equals_string (tf_test_message_reason (msg), "too-many-pending");
       n_rejected++;
       gst_message_unref (msg);
     }
@@ -1191,9 +1121,9 @@ GST_START_TEST (test_peers_max_pending_drops_oldest)
     fail_unless_equals_int (tf_test_peer_wait_end (idle[i], QUIET_MS),
         TF_TEST_PEER_STILL_OPEN);
 
-  assert_no_buffer (h);
-  assert_no_message (h, DISCONNECTED, 0);
-  assert_no_message (h, REJECTED, QUIET_MS);
+  tf_test_assert_no_buffer (h, QUIET_MS);
+  tf_test_assert_no_message (h, DISCONNECTED, 0);
+  tf_test_assert_no_message (h, REJECTED, QUIET_MS);
   fail_unless_equals_int (stat_peer_port (h), a->local_port);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), N_IDLE -
       MAX_PENDING);
@@ -1298,7 +1228,7 @@ GST_START_TEST (test_peers_stop_with_silent_peer)
 
   send_frame (cam, A_SEQ, TRUE);
   pull_frame (h, A_SEQ, TRUE);
-  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   check_stop_is_prompt (h);
@@ -1350,7 +1280,7 @@ GST_START_TEST (test_peers_restart)
 
   send_frame (cam, A_SEQ, TRUE);
   pull_frame (h, A_SEQ, TRUE);
-  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_READY),
@@ -1372,10 +1302,10 @@ GST_START_TEST (test_peers_restart)
     send_frame (cam, B_SEQ + i, i == 0);
   for (i = 0; i < 3; i++)
     pull_frame (h, B_SEQ + i, i == 0);
-  msg = expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
   /* stats count since the last start, not since the element was made */
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 3);
@@ -1422,26 +1352,26 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
     } else if (seq == 4) {
       c = tf_test_peer_connect (port);
     }
-    assert_no_message (h, REJECTED, FRAME_INTERVAL_MS);
+    tf_test_assert_no_message (h, REJECTED, FRAME_INTERVAL_MS);
   }
   fail_unless (b_seq > B_SEQ + 5);
   /* Whatever the standbys sent so far has been thrown away: none of it
    * may come out once one of them is current. */
   wait_element_read_all (h, b);
   wait_element_read_all (h, c);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
 
-  msg = expect_message (h, CONNECTED, a_port, NULL, 0);
+  msg = tf_test_expect_message (h, CONNECTED, a_port, NULL, 0);
   gst_message_unref (msg);
-  assert_no_message (h, CONNECTED, 0);
+  tf_test_assert_no_message (h, CONNECTED, 0);
 
   /* A leaves: the standby that has waited longest, B, becomes current, and
    * only what it sends from now on comes out; C stays a standby. */
   tf_test_peer_close (a);
-  msg = expect_message (h, DISCONNECTED, a_port, "closed", WAIT_MS);
-  fail_unless_equals_uint64 (message_frames (msg), seq);
+  msg = tf_test_expect_message (h, DISCONNECTED, a_port, "closed", WAIT_MS);
+  fail_unless_equals_uint64 (tf_test_message_frames (msg), seq);
   gst_message_unref (msg);
-  msg = expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
+  msg = tf_test_expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_int (stat_peer_port (h), b->local_port);
 
@@ -1451,14 +1381,14 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
   }
   for (i = 0; i < N_B; i++)
     pull_frame (h, B_SEQ + 100 + i, i == 0);
-  assert_no_buffer (h);
+  tf_test_assert_no_buffer (h, QUIET_MS);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq + N_B);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
-  assert_no_message (h, REJECTED, 0);
-  assert_no_message (h, CONNECTED, 0);
+  tf_test_assert_no_message (h, REJECTED, 0);
+  tf_test_assert_no_message (h, CONNECTED, 0);
   fail_unless_equals_int (tf_test_peer_wait_end (c, 0),
       TF_TEST_PEER_STILL_OPEN);
 

@@ -730,7 +730,9 @@ GST_END_TEST;
 GST_START_TEST (test_src_allow_list)
 {
   GstHarness *h = tf_test_src_new ("allow=10.0.0.0/8,2001:db8::/32");
-  TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
+  /* The reset can beat our own connect() to its result: then connecting
+   * itself fails, which is the same rejection seen from the camera. */
+  TfTestPeer *cam = tf_test_peer_try_connect_from (tf_test_src_port (h), 0);
   guint8 *payload = tf_test_payload (0, 8);
   GstMessage *msg;
   GstBuffer *buf;
@@ -741,12 +743,14 @@ GST_START_TEST (test_src_allow_list)
   {
     gchar *reason = message_string (msg, "reason");
     fail_unless_equals_string (reason, "not-allowed");
-    fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
+    if (cam)
+      fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
     g_free (reason);
   }
   gst_message_unref (msg);
-  fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
-      TF_TEST_PEER_GOT_RESET);
+  if (cam)
+    fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),
+        TF_TEST_PEER_GOT_RESET);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
   fail_unless (gst_harness_try_pull (h) == NULL);

@@ -422,3 +422,70 @@ tf_test_scale_ms (guint ms)
   }
   return (guint) MIN ((guint64) ms * scale, (guint64) G_MAXUINT);
 }
+
+gint
+tf_test_message_port (GstMessage * msg)
+{
+  gint port = -1;
+
+  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), "port",
+          &port), "message has no port");
+  return port;
+}
+
+const gchar *
+tf_test_message_reason (GstMessage * msg)
+{
+  return gst_structure_get_string (gst_message_get_structure (msg), "reason");
+}
+
+guint64
+tf_test_message_frames (GstMessage * msg)
+{
+  guint64 frames = G_MAXUINT64;
+
+  fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
+          "frames", &frames), "message has no frames");
+  return frames;
+}
+
+GstMessage *
+tf_test_expect_message (GstHarness * h, const gchar * name, guint16 port,
+    const gchar * reason, guint timeout_ms)
+{
+  /* At least 1 ms: a wait of 0 only looks at messages already read off the
+   * bus, not at those still queued on it. */
+  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
+
+  fail_unless (msg != NULL, "no %s message for port %u within %u ms", name,
+      port, timeout_ms);
+  fail_unless_equals_string (gst_structure_get_string
+      (gst_message_get_structure (msg), "address"), "127.0.0.1");
+  fail_unless_equals_int (tf_test_message_port (msg), port);
+  if (reason)
+    fail_unless_equals_string (tf_test_message_reason (msg), reason);
+  return msg;
+}
+
+void
+tf_test_assert_no_message (GstHarness * h, const gchar * name,
+    guint timeout_ms)
+{
+  GstMessage *msg = tf_test_wait_message (h, name, MAX (timeout_ms, 1));
+
+  if (msg) {
+    gchar *s = gst_structure_to_string (gst_message_get_structure (msg));
+    fail ("unexpected message %s", s);
+    g_free (s);
+    gst_message_unref (msg);
+  }
+}
+
+void
+tf_test_assert_no_buffer (GstHarness * h, guint quiet_ms)
+{
+  GstBuffer *buf = tf_test_pull (h, quiet_ms);
+
+  fail_unless (buf == NULL, "unexpected buffer of %" G_GSIZE_FORMAT " bytes",
+      buf ? gst_buffer_get_size (buf) : 0);
+}

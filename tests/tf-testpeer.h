@@ -80,6 +80,20 @@ guint64 tf_test_stat (GstHarness * h, const gchar * field);
 void tf_test_assert_buffer_equals (GstBuffer * buf, const guint8 * data,
     gsize len);
 
+/* Fields of the tcpframesrc-* messages. */
+gint tf_test_message_port (GstMessage * msg);
+const gchar *tf_test_message_reason (GstMessage * msg);
+guint64 tf_test_message_frames (GstMessage * msg);
+
+/* Waits for the next `name` message; it must be about 127.0.0.1:`port` and,
+ * unless `reason` is NULL, give that reason.  Returns it for more checks. */
+GstMessage *tf_test_expect_message (GstHarness * h, const gchar * name,
+    guint16 port, const gchar * reason, guint timeout_ms);
+void tf_test_assert_no_message (GstHarness * h, const gchar * name,
+    guint timeout_ms);
+/* No buffer arrives within quiet_ms. */
+void tf_test_assert_no_buffer (GstHarness * h, guint quiet_ms);
+
 void tf_test_src_free (GstHarness * h);
 void tf_test_stash_free (GQueue * q);
 
