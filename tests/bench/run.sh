@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs tf-bench, the receiver benchmark: the tables go to stdout,
-# the figures to build/bench/results.{json,csv,md}.
+# the figures to build/bench/results.{json,csv,md} (build/bench/smoke/ for
+# --smoke).
 #
 #   tests/bench/run.sh [--smoke] [--no-profile | --profile-only]
 #                      [TF_BENCH_OPTION...]
@@ -32,7 +33,9 @@ done
 # Build output goes to stderr: stdout is the results.
 pipelines/build.sh build >&2
 
+# A smoke run must not overwrite the figures of the last full run.
 out=build/bench
+((smoke)) && out=build/bench/smoke
 bench=build/tests/bench/tf-bench
 mkdir -p "$out"
 export GST_PLUGIN_PATH=$root/build/gst-plugin

@@ -22,12 +22,24 @@
  * window is the receiver's CPU (all its threads; the main thread only
  * sleeps meanwhile).  The latency phases send from the main thread, and
  * measure no CPU.
+ *
+ * Pinning (default with 2 or more CPUs): the senders run on CPU 0 and the
+ * receivers on the last CPU, the main thread moving to CPU 0 while it
+ * sends.  On loopback much of TCP's work happens in softirq context on
+ * whichever CPU is at hand, so without pinning it is charged to sender or
+ * receiver by the accident of where the scheduler put them.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* sched_setaffinity */
+#endif
+
 #include "bench.h"
 #include "bench-report.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +93,37 @@ typedef struct
   GArray *rx;                   /* TfbRxKind */
   GHashTable *phases;           /* names to run */
 
+  gint rx_cpu;                  /* -1: not pinned */
+  gint tx_cpu;
+
   TfbReport *report;
   guint failures;
   gint64 phase_start;
 } Bench;
 
 /* ---- plumbing ---- */
+
+/* Pins the calling thread; threads it creates later inherit it. */
+static void
+pin_thread (gint cpu)
+{
+  cpu_set_t set;
+
+  if (cpu < 0)
+    return;
+  CPU_ZERO (&set);
+  CPU_SET (cpu, &set);
+  if (sched_setaffinity (0, sizeof (set), &set) < 0)
+    g_printerr ("tf-bench: cannot pin to CPU %d: %s\n", cpu,
+        g_strerror (errno));
+}
+
+/* Runs in the forked sender before exec. */
+static void
+pin_sender (gpointer user_data)
+{
+  pin_thread (GPOINTER_TO_INT (user_data));
+}
 
 static TfbSummary
 one_value (gdouble v, guint n)
@@ -141,7 +178,8 @@ spawn_sender (Bench * b, const gchar * ports, TfbWire wire,
 
   /* Not reaped by GLib: reap_sender() waits for it. */
   if (!g_spawn_async (NULL, (gchar **) argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, error))
+          G_SPAWN_DO_NOT_REAP_CHILD, pin_sender,
+          GINT_TO_POINTER (b->tx_cpu), &pid, error))
     pid = 0;
   g_free (fps_s);
   return pid;
@@ -677,6 +715,8 @@ latency_run (Bench * b, TfbRxKind kind, const TfbSize * size, GArray * lat)
   }
   fr = tfb_frames_new (tfb_rx_wire (kind), size, 0);
   sent = g_new0 (gint64, b->lat_frames);
+  /* The receiver's threads exist now: send from the senders' CPU. */
+  pin_thread (b->tx_cpu);
   t0 = tfb_now_ns () + 20 * 1000000;
   for (k = 0; k < b->lat_frames; k++) {
     tfb_sleep_until (t0 + (gint64) (k * NS / b->lat_fps));
@@ -701,6 +741,7 @@ latency_run (Bench * b, TfbRxKind kind, const TfbSize * size, GArray * lat)
   }
   close (fd);
   tfb_rx_stop (rx);
+  pin_thread (b->rx_cpu);
   if (got == 0)
     fail (b, what, "no frame arrived");
   tfb_frames_free (fr);
@@ -811,6 +852,7 @@ run_replace (Bench * b, TfbRxKind kind, Replace * out)
     goto done;
   }
   fr = tfb_frames_new (wire, size, 0);
+  pin_thread (b->tx_cpu);
   prev = tfb_connect (tfb_rx_port (rx, 0), &err);
   if (prev < 0 || !tfb_send_frame (prev, fr, 0, TRUE, &err)
       || !tfb_rx_wait_seq (rx, 0, tfb_now_ns () + 3 * (gint64) NS)) {
@@ -874,6 +916,7 @@ stop:
   if (prev >= 0)
     close (prev);
   tfb_rx_stop (rx);
+  pin_thread (b->rx_cpu);
   tfb_frames_free (fr);
 done:
   g_free (lat);
@@ -916,6 +959,7 @@ phase_timeout (Bench * b, Timeout * out)
     return;
   }
   fr = tfb_frames_new (TFB_WIRE_HEADER, size, 0);
+  pin_thread (b->tx_cpu);
   for (i = 0; i < b->timeout_n; i++) {
     gint64 last = 0, posted;
     gchar *reason = NULL;
@@ -948,6 +992,7 @@ phase_timeout (Bench * b, Timeout * out)
     close (fd);
   }
   tfb_rx_stop (rx);
+  pin_thread (b->rx_cpu);
   tfb_frames_free (fr);
 
   if (out->n > 0) {
@@ -1489,11 +1534,20 @@ describe_machine (Bench * b)
   tfb_report_machine (b->report, "gstreamer", gst);
   tfb_report_machine (b->report, "loadavg_at_start", load ? load : "");
   tfb_report_machine (b->report, "mode", b->smoke ? "smoke" : "full");
+  {
+    gchar *pin = b->rx_cpu < 0 ? g_strdup ("no") :
+        g_strdup_printf ("senders CPU %d, receivers CPU %d", b->tx_cpu,
+        b->rx_cpu);
+
+    tfb_report_machine (b->report, "pinning", pin);
+    g_free (pin);
+  }
   g_string_append_printf (md, "## tf-bench results (%s run)\n\n%s; %s "
       "CPU(s), %s (%s MHz, %s cache); Linux %s; %s; load average at start "
-      "%s.\n\n", b->smoke ? "smoke" : "full", date, nproc,
+      "%s; %s.\n\n", b->smoke ? "smoke" : "full", date, nproc,
       model ? model : "unknown CPU", mhz ? mhz : "?", cache ? cache : "?",
-      u.release, gst, load ? load : "?");
+      u.release, gst, load ? load : "?", b->rx_cpu < 0 ? "not pinned" :
+      "senders pinned to CPU 0, receivers to the last CPU");
   g_date_time_unref (now);
   g_free (date);
   g_free (cpuinfo);
@@ -1556,6 +1610,7 @@ main (int argc, char **argv)
   Bench b = { 0, };
   gchar *sizes = NULL, *receivers = NULL, *phases = NULL, *profile = NULL;
   gint reps = 0, profile_frames = 200;
+  gboolean no_pin = FALSE;
   gdouble window = 0, memory_secs = 0;
   GOptionEntry entries[] = {
     {"smoke", 0, 0, G_OPTION_ARG_NONE, &b.smoke,
@@ -1578,6 +1633,8 @@ main (int argc, char **argv)
     {"out", 0, 0, G_OPTION_ARG_FILENAME, &b.out_dir,
         "Directory for results.json, results.csv and results.md "
           "(default build/bench)", "DIR"},
+    {"no-pin", 0, 0, G_OPTION_ARG_NONE, &no_pin,
+        "Do not pin senders to CPU 0 and receivers to the last CPU", NULL},
     {"sender", 0, 0, G_OPTION_ARG_FILENAME, &b.sender,
         "tf-bench-send (default: next to tf-bench)", "PATH"},
     {"profile", 0, 0, G_OPTION_ARG_STRING, &profile,
@@ -1651,6 +1708,13 @@ main (int argc, char **argv)
   b.memory_warm = b.smoke ? 0.3 : 5;
   b.memory_interval = b.smoke ? 0.1 : 1.0;
 
+  b.rx_cpu = b.tx_cpu = -1;
+  if (!no_pin && g_get_num_processors () >= 2) {
+    b.tx_cpu = 0;
+    b.rx_cpu = g_get_num_processors () - 1;
+    /* Before any receiver thread exists, so all of them inherit it. */
+    pin_thread (b.rx_cpu);
+  }
   if (!g_file_test (b.sender, G_FILE_TEST_IS_EXECUTABLE)) {
     g_printerr ("tf-bench: no sender at %s (use --sender)\n", b.sender);
     return 2;
