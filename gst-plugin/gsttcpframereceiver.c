@@ -40,6 +40,26 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
  * would starve the listener.  A new camera waits at most this long. */
 #define HOT_PEER_POLL_INTERVAL_NS (1 * GST_MSECOND)
 
+/* At 4 KiB a frame's syscall costs more than copying its bytes.  While a
+ * proven peer's payload is being read, one recvmsg() also offers storage
+ * laid out for the frames after it: their prefixes, and pool buffers of
+ * the current frame's size when that is small.  Cameras rarely change
+ * frame size, so the guess is nearly always right and those payloads
+ * land where they will be pushed from; a wrong guess (new size, new caps)
+ * costs a copy, never a wrong frame: tf_framer_feed() sorts it out. */
+#define READ_AHEAD_FRAME_MAX (64 * 1024)
+#define READ_AHEAD_FRAMES 16
+#define READ_AHEAD_BYTES (256 * 1024)
+#define READ_AHEAD_REGIONS (2 * READ_AHEAD_FRAMES + 1)
+
+typedef struct {
+  guint8 *ptr;
+  gsize len;
+  gsize filled;                 /* by the last read */
+  gsize taken;                  /* by the framer */
+  gint spare;                   /* index into the peer's spares, or -1 */
+} AheadRegion;
+
 typedef struct {
   guint id;
   GSocket *socket;
@@ -54,6 +74,18 @@ typedef struct {
   guint8 *staging;
   gsize staging_size;
   gboolean proven;              /* it completed a frame */
+
+  /* Read-ahead storage (see READ_AHEAD_FRAME_MAX): mapped buffers of
+   * spare_size bytes for the next frames, room for their prefixes, and
+   * what the last read put where that the framer has not taken yet. */
+  GstBuffer *spare[READ_AHEAD_FRAMES];
+  GstMapInfo spare_map[READ_AHEAD_FRAMES];
+  guint n_spare;
+  gsize spare_size;
+  guint8 prefixes[READ_AHEAD_FRAMES + 1][TF_HEADER_SIZE];
+  AheadRegion ahead[READ_AHEAD_REGIONS];
+  guint n_ahead;
+  guint ahead_pos;
 
   /* Caps of this peer's frames and what follows from them, worked out
    * once per caps change rather than per frame. */
@@ -146,9 +178,33 @@ peer_discard_frame (TfPeer * p)
 }
 
 static void
+peer_release_spares (TfPeer * p)
+{
+  guint i;
+
+  for (i = 0; i < p->n_spare; i++) {
+    if (p->spare[i]) {
+      gst_buffer_unmap (p->spare[i], &p->spare_map[i]);
+      gst_buffer_unref (p->spare[i]);
+      p->spare[i] = NULL;
+    }
+  }
+  p->n_spare = 0;
+  p->n_ahead = p->ahead_pos = 0;
+}
+
+/* Bytes read ahead that the framer has not taken yet. */
+static gboolean
+peer_has_read_ahead (TfPeer * p)
+{
+  return p->ahead_pos < p->n_ahead;
+}
+
+static void
 peer_free (TfPeer * p, gboolean reset)
 {
   peer_discard_frame (p);
+  peer_release_spares (p);
   if (p->socket) {
     if (reset)
       gst_tcp_frame_close_with_reset (p->socket);
@@ -201,7 +257,7 @@ peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
     r->hot_peer = NULL;
   g_ptr_array_remove (r->peers, p);
 
-  if (tf_framer_in_frame (p->framer))
+  if (tf_framer_in_frame (p->framer) || peer_has_read_ahead (p))
     GST_INFO_OBJECT (r->owner, "peer %s:%u left mid-frame; the partial frame "
         "is discarded", p->address, p->port);
 
@@ -380,6 +436,24 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
   return TRUE;
 }
 
+/* When the bytes read ahead for this frame went into a spare buffer of the
+ * right size, that buffer becomes the frame's: they are already in place. */
+static gboolean
+peer_adopt_spare (TfPeer * p, guint64 size)
+{
+  AheadRegion *a;
+
+  if (!peer_has_read_ahead (p))
+    return FALSE;
+  a = &p->ahead[p->ahead_pos];
+  if (a->spare < 0 || a->taken != 0 || size != p->spare_size)
+    return FALSE;
+  p->buffer = p->spare[a->spare];
+  p->map = p->spare_map[a->spare];
+  p->spare[a->spare] = NULL;
+  return TRUE;
+}
+
 /* The framer knows the next frame's size: check it against the caps, then
  * give it memory to read the payload into. */
 static gboolean
@@ -415,6 +489,10 @@ peer_prepare_frame (GstTcpFrameReceiver * r, TfPeer * p)
     return TRUE;
   }
 
+  if (peer_adopt_spare (p, info->size)) {
+    tf_framer_set_buffer (p->framer, p->map.data);
+    return TRUE;
+  }
   p->buffer = r->alloc (info->size, r->user_data);
   if (!p->buffer || !gst_buffer_map (p->buffer, &p->map, GST_MAP_WRITE)) {
     gst_clear_buffer (&p->buffer);
@@ -424,6 +502,47 @@ peer_prepare_frame (GstTcpFrameReceiver * r, TfPeer * p)
   }
   tf_framer_set_buffer (p->framer, p->map.data);
   return TRUE;
+}
+
+/* The capture time the peer sent, as a timestamp/x-unix reference meta.
+ * On a pooled buffer the meta is flagged POOLED and stays with the buffer,
+ * so a steady stream does not allocate one per frame; a frame without a
+ * capture time must then lose the one its buffer carried before. */
+static void
+set_capture_time (GstBuffer * buf, guint64 timestamp)
+{
+  static GstCaps *unix_caps = NULL;
+  GstReferenceTimestampMeta *m = NULL;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  if (g_once_init_enter (&unix_caps)) {
+    GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-unix");
+    GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave (&unix_caps, c);
+  }
+
+  while ((meta = gst_buffer_iterate_meta_filtered (buf, &state,
+              GST_REFERENCE_TIMESTAMP_META_API_TYPE))) {
+    if (((GstReferenceTimestampMeta *) meta)->reference == unix_caps) {
+      m = (GstReferenceTimestampMeta *) meta;
+      break;
+    }
+  }
+
+  if (timestamp == TF_TIMESTAMP_NONE) {
+    if (m)
+      gst_buffer_remove_meta (buf, (GstMeta *) m);
+    return;
+  }
+  if (m) {
+    m->timestamp = timestamp;
+    return;
+  }
+  m = gst_buffer_add_reference_timestamp_meta (buf, unix_caps, timestamp,
+      GST_CLOCK_TIME_NONE);
+  if (buf->pool)
+    GST_META_FLAG_SET (m, GST_META_FLAG_POOLED);
 }
 
 static GstBuffer *
@@ -451,16 +570,7 @@ peer_take_frame (GstTcpFrameReceiver * r, TfPeer * p)
     p->buffer = NULL;
   }
 
-  if (timestamp != TF_TIMESTAMP_NONE) {
-    static GstCaps *unix_caps = NULL;
-    if (g_once_init_enter (&unix_caps)) {
-      GstCaps *c = gst_caps_new_empty_simple ("timestamp/x-unix");
-      GST_MINI_OBJECT_FLAG_SET (c, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
-      g_once_init_leave (&unix_caps, c);
-    }
-    gst_buffer_add_reference_timestamp_meta (buf, unix_caps, timestamp,
-        GST_CLOCK_TIME_NONE);
-  }
+  set_capture_time (buf, timestamp);
   return buf;
 }
 
@@ -471,23 +581,145 @@ typedef enum {
   SERVICE_CANCELLED,
 } ServiceResult;
 
-/* Reads from one peer until it would block, leaves, or completes a frame
- * that goes downstream. */
-static ServiceResult
-peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
+/* Lays out the read-ahead storage after the payload being read (see
+ * READ_AHEAD_FRAME_MAX) and describes it in iov; returns how many pieces. */
+static guint
+peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
 {
+  gint prefix = tf_framer_prefix_size (p->framer);
+  gsize size, k = 0;
+  guint i, kept = 0, n = 0;
+
+  /* Only a proven peer, and only while its payload goes into a whole
+   * buffer: a frame's header is read before its storage exists. */
+  if (prefix < 0 || !p->proven || !p->buffer)
+    return 0;
+  size = tf_framer_frame_info (p->framer)->size;
+
+  for (i = 0; i < p->n_spare; i++) {
+    if (!p->spare[i])
+      continue;
+    p->spare[kept] = p->spare[i];
+    p->spare_map[kept] = p->spare_map[i];
+    if (kept != i)
+      p->spare[i] = NULL;
+    kept++;
+  }
+  p->n_spare = kept;
+  if (p->spare_size != size)
+    peer_release_spares (p);
+  p->spare_size = size;
+
+  if (size <= READ_AHEAD_FRAME_MAX)
+    k = MIN (READ_AHEAD_FRAMES, READ_AHEAD_BYTES / (size + prefix));
+  while (p->n_spare < k) {
+    GstBuffer *buf = r->alloc (size, r->user_data);
+
+    if (!buf)
+      break;
+    if (!gst_buffer_map (buf, &p->spare_map[p->n_spare], GST_MAP_WRITE)) {
+      gst_buffer_unref (buf);
+      break;
+    }
+    p->spare[p->n_spare++] = buf;
+  }
+  k = MIN (k, p->n_spare);
+
+  for (i = 0; i <= k; i++) {
+    if (prefix > 0)
+      p->ahead[n++] = (AheadRegion) {
+      p->prefixes[i], prefix, 0, 0, -1};
+    if (i < k)
+      p->ahead[n++] = (AheadRegion) {
+      p->spare_map[i].data, size, 0, 0, (gint) i};
+  }
+  for (i = 0; i < n; i++) {
+    iov[i].iov_base = p->ahead[i].ptr;
+    iov[i].iov_len = p->ahead[i].len;
+  }
+  return n;
+}
+
+/* One read: what the framer asked for, plus read-ahead storage.  Returns
+ * recvmsg()'s result; *offered is how many bytes could have come. */
+static gssize
+peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len,
+    gsize * offered)
+{
+  struct iovec iov[1 + READ_AHEAD_REGIONS];
+  struct msghdr msg = { 0 };
+  guint planned, i;
+  gsize rest;
+  gssize n;
+
+  iov[0].iov_base = dst;
+  iov[0].iov_len = len;
+  planned = peer_plan_read_ahead (r, p, iov + 1);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1 + planned;
+  *offered = len;
+  for (i = 0; i < planned; i++)
+    *offered += iov[1 + i].iov_len;
+
+  do {
+    n = recvmsg (g_socket_get_fd (p->socket), &msg, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return n;
+
+  tf_framer_advance (p->framer, MIN ((gsize) n, len));
+  rest = (gsize) n - MIN ((gsize) n, len);
+  p->n_ahead = p->ahead_pos = 0;
+  for (i = 0; i < planned && rest > 0; i++) {
+    p->ahead[i].filled = MIN (rest, p->ahead[i].len);
+    rest -= p->ahead[i].filled;
+    p->n_ahead = i + 1;
+  }
+  return n;
+}
+
+/* Hands the framer the next bytes read ahead. */
+static void
+peer_feed_read_ahead (TfPeer * p)
+{
+  AheadRegion *a = &p->ahead[p->ahead_pos];
+
+  a->taken += tf_framer_feed (p->framer, a->ptr + a->taken,
+      a->filled - a->taken);
+  if (a->taken == a->filled && ++p->ahead_pos == p->n_ahead)
+    p->n_ahead = p->ahead_pos = 0;
+}
+
+/* Reads from one peer until it would block, leaves, or completes a frame
+ * that goes downstream.  With buffered_only, only bytes already read are
+ * used: whoever calls it so must not be kept from poll() by a peer that
+ * always has more. */
+static ServiceResult
+peer_service (GstTcpFrameReceiver * r, TfPeer * p, gboolean buffered_only,
+    GstBuffer ** out)
+{
+  /* A read that did not fill everything offered emptied the socket: asking
+   * again now would only cost an EAGAIN. */
+  gboolean drained = FALSE;
+
   for (;;) {
     guint8 *dst = NULL;
-    gsize len = 0;
-    GError *err = NULL;
+    gsize len = 0, offered;
     gssize n;
 
     switch (tf_framer_poll (p->framer, &dst, &len)) {
       case TF_FRAMER_WANT_BYTES:
-        n = g_socket_receive_with_blocking (p->socket, (gchar *) dst, len,
-            FALSE, r->cancellable, &err);
+        if (peer_has_read_ahead (p)) {
+          peer_feed_read_ahead (p);
+          break;
+        }
+        if (drained || buffered_only)
+          return SERVICE_IDLE;
+        if (g_cancellable_is_cancelled (r->cancellable))
+          return SERVICE_CANCELLED;
+        n = peer_read (r, p, dst, len, &offered);
         if (n > 0) {
-          tf_framer_advance (p->framer, n);
+          drained = (gsize) n < offered;
           break;
         }
         if (n == 0) {
@@ -496,17 +728,10 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, GstBuffer ** out)
           peer_gone (r, p, TF_REASON_CLOSED, NULL);
           return SERVICE_GONE;
         }
-        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-          g_error_free (err);
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
           return SERVICE_IDLE;
-        }
-        if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-          g_error_free (err);
-          return SERVICE_CANCELLED;
-        }
         GST_DEBUG_OBJECT (r->owner, "peer %s:%u: %s", p->address, p->port,
-            err->message);
-        g_error_free (err);
+            g_strerror (errno));
         peer_gone (r, p, TF_REASON_RESET, NULL);
         return SERVICE_GONE;
 
@@ -1085,7 +1310,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
     }
     if (r->hot_peer && now - r->last_poll < HOT_PEER_POLL_INTERVAL_NS) {
       TfPeer *p = r->hot_peer;
-      switch (peer_service (r, p, buffer)) {
+      switch (peer_service (r, p, FALSE, buffer)) {
         case SERVICE_FRAME:
           *caps = p->caps;
           return GST_TCP_FRAME_RECEIVE_OK;
@@ -1097,23 +1322,31 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       }
     }
 
-    /* A framer that buffers (jpeg) may already hold a whole next frame:
-     * the socket has nothing new to say about it, so do not wait on it. */
-    for (i = 0; i < r->peers->len; i++) {
+    /* Bytes already read may hold a whole next frame (read ahead, or
+     * buffered by the jpeg framer): the socket has nothing new to say
+     * about them, so do not wait on it. */
+    for (i = 0; i < r->peers->len;) {
       TfPeer *p = g_ptr_array_index (r->peers, i);
 
-      if (tf_framer_poll (p->framer, NULL, NULL) != TF_FRAMER_FRAME_READY)
+      if (!peer_has_read_ahead (p)
+          && tf_framer_poll (p->framer, NULL, NULL) != TF_FRAMER_FRAME_READY) {
+        i++;
         continue;
-      switch (peer_service (r, p, buffer)) {
+      }
+      switch (peer_service (r, p, TRUE, buffer)) {
         case SERVICE_FRAME:
           r->hot_peer = p;
           *caps = p->caps;
           return GST_TCP_FRAME_RECEIVE_OK;
         case SERVICE_CANCELLED:
           return GST_TCP_FRAME_RECEIVE_FLUSHING;
-        default:
-          /* the set may have changed; look again next time round */
-          i = r->peers->len;
+        case SERVICE_GONE:
+          /* the set changed under us: look at all of it again */
+          i = 0;
+          break;
+        case SERVICE_IDLE:
+          /* A standby's frame was dropped and more may be buffered: this
+           * peer again, until its buffered bytes are used up. */
           break;
       }
     }
@@ -1183,7 +1416,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
         }
         if (!(p = find_peer (r, id)))
           continue;
-        switch (peer_service (r, p, &frame)) {
+        switch (peer_service (r, p, FALSE, &frame)) {
           case SERVICE_FRAME:
             from = p;
             break;
@@ -1196,7 +1429,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
       if (!frame && current_slot != G_MAXUINT) {
         TfPeer *p = find_peer (r, current);
         if (p) {
-          switch (peer_service (r, p, &frame)) {
+          switch (peer_service (r, p, FALSE, &frame)) {
             case SERVICE_FRAME:
               from = p;
               break;

@@ -716,6 +716,46 @@ tf_framer_advance (TfFramer * f, gsize n)
   }
 }
 
+gsize
+tf_framer_feed (TfFramer * f, const guint8 * bytes, gsize n)
+{
+  gsize taken = 0;
+
+  g_return_val_if_fail (f != NULL, 0);
+  g_return_val_if_fail (bytes != NULL || n == 0, 0);
+
+  while (taken < n) {
+    guint8 *dst;
+    gsize len;
+
+    if (tf_framer_poll (f, &dst, &len) != TF_FRAMER_WANT_BYTES)
+      break;
+    len = MIN (len, n - taken);
+    if (dst != bytes + taken)
+      memmove (dst, bytes + taken, len);
+    tf_framer_advance (f, len);
+    taken += len;
+  }
+  return taken;
+}
+
+gint
+tf_framer_prefix_size (TfFramer * f)
+{
+  g_return_val_if_fail (f != NULL, -1);
+
+  switch (f->config.framing) {
+    case TF_FRAMING_RAW:
+      return 0;
+    case TF_FRAMING_LENGTH:
+      return tf_length_format_width (f->config.length_format);
+    case TF_FRAMING_HEADER:
+      return TF_HEADER_SIZE;
+    default:
+      return -1;
+  }
+}
+
 const TfFrameInfo *
 tf_framer_frame_info (TfFramer * f)
 {

@@ -105,6 +105,22 @@ void tf_framer_set_buffer (TfFramer * f, guint8 * mem);
 void tf_framer_set_buffer_partial (TfFramer * f, guint8 * mem,
     guint64 capacity);
 
+/* Bytes that were read before the framer asked for them: a caller that
+ * reads ahead (the end of one frame and the next ones in one syscall)
+ * hands them over here, in stream order.  Takes up to n of them and stops
+ * early where the framer needs a buffer, has a frame ready or failed;
+ * returns how many it took.  Bytes that already sit exactly where the
+ * framer wants them (the caller guessed the next frame's storage right)
+ * are not copied. */
+gsize tf_framer_feed (TfFramer * f, const guint8 * bytes, gsize n);
+
+/* How many bytes open every frame before its payload, for a caller that
+ * lays out reads ahead of time: raw 0, length the prefix width, header
+ * TF_HEADER_SIZE (a frame that carries caps has more, which
+ * tf_framer_feed() sorts out).  -1 for jpeg, whose frames cannot be laid
+ * out in advance. */
+gint tf_framer_prefix_size (TfFramer * f);
+
 /* Payload bytes of the frame in progress written so far. */
 guint64 tf_framer_payload_received (TfFramer * f);
 

@@ -1625,6 +1625,116 @@ GST_START_TEST (test_framer_failed_stays_failed)
 
 GST_END_TEST;
 
+/* A caller that reads ahead lays out the next frames' storage before it
+ * knows their headers, then hands the bytes over with tf_framer_feed():
+ * the framer must stop where it needs a buffer or has a frame, and accept
+ * bytes that are either already in place or elsewhere. */
+GST_START_TEST (test_framer_feed_read_ahead)
+{
+  TfFramerConfig config = header_config (MAX_FRAME);
+  GByteArray *ba = g_byte_array_new ();
+  guint8 *p1 = make_payload (64, 1), *p2 = make_payload (64, 2);
+  guint8 *p3 = make_payload (100, 3);
+  guint8 *mem;
+  TfFramer *f = tf_framer_new (&config);
+  gsize pos = 0, caps_len = strlen (CAPS_A), n;
+
+  fail_unless_equals_int (tf_framer_prefix_size (f), TF_HEADER_SIZE);
+  append_header_frame (ba, CAPS_A, p1, 64, 0, 0);
+  append_header_frame (ba, NULL, p2, 64, 1, 0);
+  append_header_frame (ba, NULL, p3, 100, 2, 0);
+
+  /* Everything at once: taken up to where the first frame needs memory. */
+  n = tf_framer_feed (f, ba->data, ba->len);
+  fail_unless_equals_uint64 (n, TF_HEADER_SIZE + caps_len);
+  pos += n;
+  fail_unless_equals_int (tf_framer_poll (f, NULL, NULL),
+      TF_FRAMER_WANT_BUFFER);
+  fail_unless_equals_string (tf_framer_frame_info (f)->caps, CAPS_A);
+  fail_unless_equals_int (tf_framer_feed (f, ba->data + pos, 1), 0);
+
+  /* Bytes read elsewhere are copied in, up to the end of the frame. */
+  mem = g_malloc0 (64);
+  tf_framer_set_buffer (f, mem);
+  n = tf_framer_feed (f, ba->data + pos, ba->len - pos);
+  fail_unless_equals_uint64 (n, 64);
+  pos += n;
+  fail_unless_equals_int (tf_framer_poll (f, NULL, NULL),
+      TF_FRAMER_FRAME_READY);
+  fail_unless (memcmp (mem, p1, 64) == 0);
+  fail_unless (tf_framer_release_frame (f, NULL, NULL) == NULL);
+
+  /* Storage guessed right: the payload was read into it before the
+   * header was parsed, and is fed from where it already is. */
+  n = tf_framer_feed (f, ba->data + pos, TF_HEADER_SIZE);
+  fail_unless_equals_uint64 (n, TF_HEADER_SIZE);
+  pos += n;
+  fail_unless_equals_int (tf_framer_poll (f, NULL, NULL),
+      TF_FRAMER_WANT_BUFFER);
+  fail_unless (tf_framer_frame_info (f)->caps == NULL);
+  fail_unless_equals_uint64 (tf_framer_frame_info (f)->size, 64);
+  memcpy (mem, ba->data + pos, 30);
+  tf_framer_set_buffer (f, mem);
+  fail_unless_equals_uint64 (tf_framer_feed (f, mem, 30), 30);
+  fail_unless_equals_uint64 (tf_framer_payload_received (f), 30);
+  pos += 30;
+  /* the rest in small pieces, from elsewhere */
+  while (tf_framer_poll (f, NULL, NULL) == TF_FRAMER_WANT_BYTES)
+    pos += tf_framer_feed (f, ba->data + pos, 7);
+  fail_unless_equals_int (tf_framer_poll (f, NULL, NULL),
+      TF_FRAMER_FRAME_READY);
+  fail_unless (memcmp (mem, p2, 64) == 0);
+  tf_framer_release_frame (f, NULL, NULL);
+  g_free (mem);
+
+  /* Guessed wrong (100 bytes, not 64): still whole and exact. */
+  n = tf_framer_feed (f, ba->data + pos, ba->len - pos);
+  fail_unless_equals_uint64 (n, TF_HEADER_SIZE);
+  pos += n;
+  fail_unless_equals_uint64 (tf_framer_frame_info (f)->size, 100);
+  mem = g_malloc0 (100);
+  tf_framer_set_buffer (f, mem);
+  fail_unless_equals_uint64 (tf_framer_feed (f, ba->data + pos,
+          ba->len - pos), 100);
+  fail_unless_equals_int (tf_framer_poll (f, NULL, NULL),
+      TF_FRAMER_FRAME_READY);
+  fail_unless (memcmp (mem, p3, 100) == 0);
+  tf_framer_release_frame (f, NULL, NULL);
+  fail_unless_equals_uint64 (tf_framer_get_counters (f)->frames, 3);
+  fail_if (tf_framer_in_frame (f));
+
+  g_free (mem);
+  tf_framer_free (f);
+  g_free (p1);
+  g_free (p2);
+  g_free (p3);
+  g_byte_array_unref (ba);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_framer_prefix_sizes)
+{
+  TfFramerConfig raw = { TF_FRAMING_RAW, 16, 0, MAX_FRAME };
+  TfFramerConfig len = { TF_FRAMING_LENGTH, 0, TF_LENGTH_FORMAT_U16LE,
+    MAX_FRAME
+  };
+  TfFramerConfig jpeg = jpeg_config (MAX_FRAME);
+  TfFramer *f;
+
+  f = tf_framer_new (&raw);
+  fail_unless_equals_int (tf_framer_prefix_size (f), 0);
+  tf_framer_free (f);
+  f = tf_framer_new (&len);
+  fail_unless_equals_int (tf_framer_prefix_size (f), 2);
+  tf_framer_free (f);
+  f = tf_framer_new (&jpeg);
+  fail_unless_equals_int (tf_framer_prefix_size (f), -1);
+  tf_framer_free (f);
+}
+
+GST_END_TEST;
+
 static Suite *
 framer_suite (void)
 {
@@ -1671,6 +1781,8 @@ framer_suite (void)
   tcase_add_test (tc, test_framer_jpeg_fill_and_standalone);
   tcase_add_test (tc, test_framer_in_frame);
   tcase_add_test (tc, test_framer_failed_stays_failed);
+  tcase_add_test (tc, test_framer_feed_read_ahead);
+  tcase_add_test (tc, test_framer_prefix_sizes);
 
   return s;
 }

@@ -48,11 +48,13 @@ typedef struct
 {
   const guint8 *ptr;
   gsize len;
+  guint64 call;                 /* which recv()/recvmsg() wrote it */
 } RecvLogEntry;
 
 typedef struct
 {
   guint n;
+  guint64 calls;
   RecvLogEntry e[RECV_LOG_MAX];
 } RecvLog;
 
@@ -82,8 +84,8 @@ next_symbol (gpointer * cache, const gchar * name)
   return f;
 }
 
-static void
-log_write (const void *ptr, gsize len)
+static RecvLog *
+log_get (void)
 {
   RecvLog *log = g_private_get (&recv_log_key);
 
@@ -91,9 +93,25 @@ log_write (const void *ptr, gsize len)
     log = g_new0 (RecvLog, 1);
     g_private_set (&recv_log_key, log);
   }
+  return log;
+}
+
+/* A call's pieces are logged after log_call() numbered it. */
+static void
+log_call (void)
+{
+  log_get ()->calls++;
+}
+
+static void
+log_write (const void *ptr, gsize len)
+{
+  RecvLog *log = log_get ();
+
   if (log->n < RECV_LOG_MAX) {
     log->e[log->n].ptr = ptr;
     log->e[log->n].len = len;
+    log->e[log->n].call = log->calls;
     log->n++;
   }
 }
@@ -118,6 +136,7 @@ recv (int fd, void *buf, size_t len, int flags)
     int err = errno;
 
     count_recv (n, err);
+    log_call ();
     if (n > 0)
       log_write (buf, n);
     errno = err;
@@ -138,6 +157,7 @@ recvmsg (int fd, struct msghdr *msg, int flags)
     gsize i;
 
     count_recv (n, err);
+    log_call ();
     /* A scatter read fills its pieces in order. */
     for (i = 0; left > 0 && i < msg->msg_iovlen; i++) {
       gsize part = MIN (left, msg->msg_iov[i].iov_len);
@@ -177,22 +197,42 @@ tfb_io_counts (TfbIoCounts * out)
   out->slices = atomic_load (&heap_slices);
 }
 
+/* A receiver that reads ahead fills the next frames' buffers in the same
+ * call as the end of this one: pieces no buffer claimed yet are kept for
+ * the next buffers if they came from the call that filled this one, or a
+ * later one.  Everything older is dropped, and so is everything when
+ * nothing was claimed: memory freed after a copy is soon reused for
+ * another buffer, and must not count as direct then. */
 guint64
 tfb_io_take_direct (const guint8 * mem, gsize size)
 {
   RecvLog *log = g_private_get (&recv_log_key);
   guint64 direct = 0;
-  guint i;
+  guint i, kept = 0;
 
   if (!log)
     return 0;
   for (i = 0; i < log->n; i++) {
     const guint8 *p = log->e[i].ptr;
 
-    if (p >= mem && p + log->e[i].len <= mem + size)
+    if (p >= mem && p + log->e[i].len <= mem + size) {
       direct += log->e[i].len;
+      log->e[i].len = 0;
+    }
   }
-  log->n = 0;
+  if (direct > 0) {
+    guint64 last_call = 0;
+
+    for (i = 0; i < log->n; i++) {
+      if (log->e[i].len == 0)
+        last_call = MAX (last_call, log->e[i].call);
+    }
+    for (i = 0; i < log->n; i++) {
+      if (log->e[i].len > 0 && log->e[i].call >= last_call)
+        log->e[kept++] = log->e[i];
+    }
+  }
+  log->n = kept;
   return direct;
 }
 
