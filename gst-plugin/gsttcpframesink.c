@@ -33,6 +33,7 @@
 #endif
 
 #include "gsttcpframesink.h"
+#include "gsttcpframereconnect.h"
 #include "tcpframe-enumtypes.h"
 #include "tf-framer.h"
 
@@ -46,11 +47,8 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define DEFAULT_PORT 4953
 #define DEFAULT_FRAMING TF_FRAMING_HEADER
 #define DEFAULT_LENGTH_FORMAT TF_LENGTH_FORMAT_U32BE
-#define DEFAULT_CONNECT_TIMEOUT (5 * GST_SECOND)
-#define DEFAULT_RETRY_DELAY (100 * GST_MSECOND)
-#define MIN_RETRY_DELAY GST_MSECOND
-#define DEFAULT_MAX_RETRY_DELAY (5 * GST_SECOND)
-#define DEFAULT_MAX_RETRIES -1
+/* 0 leaves the connect timeout to the system. */
+#define MIN_CONNECT_TIMEOUT 0
 #define DEFAULT_SEND_TIMEOUT GST_SECOND
 #define DEFAULT_RESEND_LAST FALSE
 #define MAX_PORT 65535
@@ -74,6 +72,9 @@ enum
   N_PROPS
 };
 
+G_STATIC_ASSERT (PROP_MAX_RETRIES - PROP_CONNECT_TIMEOUT + 1 ==
+    GST_TCP_FRAME_RECONNECT_N_PROPS);
+
 static GParamSpec *properties[N_PROPS];
 
 struct _GstTcpFrameSink
@@ -86,10 +87,7 @@ struct _GstTcpFrameSink
   gint port;
   TfFraming framing;
   TfLengthFormat length_format;
-  guint64 connect_timeout;
-  guint64 retry_delay;
-  guint64 max_retry_delay;
-  gint max_retries;
+  GstTcpFrameReconnect reconnect;
   guint64 send_timeout;
   gboolean resend_last;
   gint current_port;
@@ -174,10 +172,7 @@ gst_tcp_frame_sink_init (GstTcpFrameSink * self)
   self->port = DEFAULT_PORT;
   self->framing = DEFAULT_FRAMING;
   self->length_format = DEFAULT_LENGTH_FORMAT;
-  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-  self->retry_delay = DEFAULT_RETRY_DELAY;
-  self->max_retry_delay = DEFAULT_MAX_RETRY_DELAY;
-  self->max_retries = DEFAULT_MAX_RETRIES;
+  gst_tcp_frame_reconnect_init (&self->reconnect);
   self->send_timeout = DEFAULT_SEND_TIMEOUT;
   self->resend_last = DEFAULT_RESEND_LAST;
 
@@ -242,16 +237,11 @@ gst_tcp_frame_sink_set_property (GObject * object, guint prop_id,
       self->length_format = g_value_get_enum (value);
       break;
     case PROP_CONNECT_TIMEOUT:
-      self->connect_timeout = g_value_get_uint64 (value);
-      break;
     case PROP_RETRY_DELAY:
-      self->retry_delay = g_value_get_uint64 (value);
-      break;
     case PROP_MAX_RETRY_DELAY:
-      self->max_retry_delay = g_value_get_uint64 (value);
-      break;
     case PROP_MAX_RETRIES:
-      self->max_retries = g_value_get_int (value);
+      gst_tcp_frame_reconnect_set_property (&self->reconnect,
+          prop_id - PROP_CONNECT_TIMEOUT, value);
       break;
     case PROP_SEND_TIMEOUT:
       self->send_timeout = g_value_get_uint64 (value);
@@ -298,16 +288,11 @@ gst_tcp_frame_sink_get_property (GObject * object, guint prop_id,
       g_value_set_enum (value, self->length_format);
       break;
     case PROP_CONNECT_TIMEOUT:
-      g_value_set_uint64 (value, self->connect_timeout);
-      break;
     case PROP_RETRY_DELAY:
-      g_value_set_uint64 (value, self->retry_delay);
-      break;
     case PROP_MAX_RETRY_DELAY:
-      g_value_set_uint64 (value, self->max_retry_delay);
-      break;
     case PROP_MAX_RETRIES:
-      g_value_set_int (value, self->max_retries);
+      gst_tcp_frame_reconnect_get_property (&self->reconnect,
+          prop_id - PROP_CONNECT_TIMEOUT, value);
       break;
     case PROP_SEND_TIMEOUT:
       g_value_set_uint64 (value, self->send_timeout);
@@ -335,10 +320,11 @@ make_config (GstTcpFrameSink * self, GstTcpFrameSenderConfig * cfg,
   cfg->port = self->port;
   cfg->framing = self->framing;
   cfg->length_format = self->length_format;
-  cfg->connect_timeout_ns = self->connect_timeout;
-  cfg->retry_delay_ns = self->retry_delay;
-  cfg->max_retry_delay_ns = MAX (self->max_retry_delay, self->retry_delay);
-  cfg->max_retries = self->max_retries;
+  cfg->connect_timeout_ns = self->reconnect.connect_timeout;
+  cfg->retry_delay_ns = self->reconnect.retry_delay;
+  cfg->max_retry_delay_ns = MAX (self->reconnect.max_retry_delay,
+      self->reconnect.retry_delay);
+  cfg->max_retries = self->reconnect.max_retries;
   cfg->send_timeout_ns = self->send_timeout;
   cfg->resend_last = self->resend_last;
   GST_OBJECT_UNLOCK (self);
@@ -576,6 +562,23 @@ gst_tcp_frame_sink_class_init (GstTcpFrameSinkClass * klass)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+  const GstTcpFrameReconnectBlurbs reconnect_blurbs = {
+    .connect_timeout = "client: how long (ns) one connection attempt to "
+        "each address may take before it counts as failed (0 = the system's "
+        "own limit)",
+    .retry_delay = "client: bound (ns) of the random wait before the first "
+        "reconnect attempt; it doubles with every failed attempt up to "
+        "max-retry-delay, and starts again here once a connection has sent "
+        "a frame",
+    .max_retry_delay = "client: the largest bound (ns) of the wait between "
+        "attempts, however long the receiver stays away (at least "
+        "retry-delay)",
+    .max_retries = "client: how often to try again after a failed attempt.  "
+        "When max-retries + 1 attempts in a row have failed, an error naming "
+        "host:port and the last failure is posted and the stream stops.  A "
+        "connection dropped before it sent a frame counts as failed; a sent "
+        "frame starts the count afresh (-1 = try forever)",
+  };
 
   gobject_class->set_property = gst_tcp_frame_sink_set_property;
   gobject_class->get_property = gst_tcp_frame_sink_get_property;
@@ -606,27 +609,8 @@ gst_tcp_frame_sink_class_init (GstTcpFrameSinkClass * klass)
       "Length format", "Width and byte order of the length prefix for "
       "framing=length; frames too large for it are dropped with a warning",
       TF_TYPE_LENGTH_FORMAT, DEFAULT_LENGTH_FORMAT, rw);
-  properties[PROP_CONNECT_TIMEOUT] = g_param_spec_uint64 ("connect-timeout",
-      "Connect timeout", "client: how long (ns) one connection attempt to "
-      "each address may take before it counts as failed (0 = the system's "
-      "own limit)", 0, G_MAXUINT64, DEFAULT_CONNECT_TIMEOUT, rw);
-  properties[PROP_RETRY_DELAY] = g_param_spec_uint64 ("retry-delay",
-      "Retry delay", "client: bound (ns) of the random wait before the "
-      "first reconnect attempt; it doubles with every failed attempt up to "
-      "max-retry-delay, and starts again here once a connection has sent a "
-      "frame", MIN_RETRY_DELAY, G_MAXUINT64, DEFAULT_RETRY_DELAY, rw);
-  properties[PROP_MAX_RETRY_DELAY] = g_param_spec_uint64 ("max-retry-delay",
-      "Max retry delay", "client: the largest bound (ns) of the wait "
-      "between attempts, however long the receiver stays away (at least "
-      "retry-delay)", MIN_RETRY_DELAY, G_MAXUINT64, DEFAULT_MAX_RETRY_DELAY,
-      rw);
-  properties[PROP_MAX_RETRIES] = g_param_spec_int ("max-retries",
-      "Max retries", "client: how often to try again after a failed "
-      "attempt.  When max-retries + 1 attempts in a row have failed, an "
-      "error naming host:port and the last failure is posted and the stream "
-      "stops.  A connection dropped before it sent a frame counts as failed; "
-      "a sent frame starts the count afresh (-1 = try forever)", -1, G_MAXINT,
-      DEFAULT_MAX_RETRIES, rw);
+  gst_tcp_frame_reconnect_make_pspecs (&properties[PROP_CONNECT_TIMEOUT],
+      MIN_CONNECT_TIMEOUT, &reconnect_blurbs);
   properties[PROP_SEND_TIMEOUT] = g_param_spec_uint64 ("send-timeout",
       "Send timeout", "A receiver that takes no bytes of a frame for this "
       "long (ns) is stale: the connection is dropped with an RST and made "

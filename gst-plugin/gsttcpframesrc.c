@@ -18,6 +18,7 @@
 #endif
 
 #include "gsttcpframesrc.h"
+#include "gsttcpframereconnect.h"
 #include "tcpframe-enumtypes.h"
 
 #include <gst/video/video.h>
@@ -35,10 +36,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
 #define DEFAULT_PEER_POLICY TF_PEER_POLICY_REPLACE_ON_FRAME
 #define DEFAULT_MAX_PENDING 4
 #define DEFAULT_MODE TF_MODE_SERVER
-#define DEFAULT_CONNECT_TIMEOUT (5 * GST_SECOND)
-#define DEFAULT_RETRY_DELAY (100 * GST_MSECOND)
-#define DEFAULT_MAX_RETRY_DELAY (5 * GST_SECOND)
-#define DEFAULT_MAX_RETRIES -1
+/* The receiver has no unlimited connect: with 0 every attempt would time
+ * out at once. */
+#define MIN_CONNECT_TIMEOUT 1
 #define DEFAULT_KEEPALIVE TRUE
 #define DEFAULT_KEEPALIVE_IDLE 5
 #define DEFAULT_KEEPALIVE_INTERVAL 1
@@ -74,6 +74,9 @@ enum
   N_PROPS
 };
 
+G_STATIC_ASSERT (PROP_MAX_RETRIES - PROP_CONNECT_TIMEOUT + 1 ==
+    GST_TCP_FRAME_RECONNECT_N_PROPS);
+
 static GParamSpec *properties[N_PROPS];
 
 struct _GstTcpFrameSrc
@@ -94,10 +97,7 @@ struct _GstTcpFrameSrc
   gint current_port;
   TfStatus status;
   TfMode mode;
-  guint64 connect_timeout;
-  guint64 retry_delay;
-  guint64 max_retry_delay;
-  gint max_retries;
+  GstTcpFrameReconnect reconnect;
   gboolean keepalive;
   guint keepalive_idle;
   guint keepalive_interval;
@@ -230,10 +230,7 @@ gst_tcp_frame_src_init (GstTcpFrameSrc * self)
   self->max_pending = DEFAULT_MAX_PENDING;
   self->status = TF_STATUS_STOPPED;
   self->mode = DEFAULT_MODE;
-  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
-  self->retry_delay = DEFAULT_RETRY_DELAY;
-  self->max_retry_delay = DEFAULT_MAX_RETRY_DELAY;
-  self->max_retries = DEFAULT_MAX_RETRIES;
+  gst_tcp_frame_reconnect_init (&self->reconnect);
   self->keepalive = DEFAULT_KEEPALIVE;
   self->keepalive_idle = DEFAULT_KEEPALIVE_IDLE;
   self->keepalive_interval = DEFAULT_KEEPALIVE_INTERVAL;
@@ -335,16 +332,11 @@ gst_tcp_frame_src_set_property (GObject * object, guint prop_id,
       self->mode = g_value_get_enum (value);
       break;
     case PROP_CONNECT_TIMEOUT:
-      self->connect_timeout = g_value_get_uint64 (value);
-      break;
     case PROP_RETRY_DELAY:
-      self->retry_delay = g_value_get_uint64 (value);
-      break;
     case PROP_MAX_RETRY_DELAY:
-      self->max_retry_delay = g_value_get_uint64 (value);
-      break;
     case PROP_MAX_RETRIES:
-      self->max_retries = g_value_get_int (value);
+      gst_tcp_frame_reconnect_set_property (&self->reconnect,
+          prop_id - PROP_CONNECT_TIMEOUT, value);
       break;
     case PROP_KEEPALIVE:
       self->keepalive = g_value_get_boolean (value);
@@ -422,16 +414,11 @@ gst_tcp_frame_src_get_property (GObject * object, guint prop_id,
       g_value_set_enum (value, self->mode);
       break;
     case PROP_CONNECT_TIMEOUT:
-      g_value_set_uint64 (value, self->connect_timeout);
-      break;
     case PROP_RETRY_DELAY:
-      g_value_set_uint64 (value, self->retry_delay);
-      break;
     case PROP_MAX_RETRY_DELAY:
-      g_value_set_uint64 (value, self->max_retry_delay);
-      break;
     case PROP_MAX_RETRIES:
-      g_value_set_int (value, self->max_retries);
+      gst_tcp_frame_reconnect_get_property (&self->reconnect,
+          prop_id - PROP_CONNECT_TIMEOUT, value);
       break;
     case PROP_KEEPALIVE:
       g_value_set_boolean (value, self->keepalive);
@@ -468,10 +455,10 @@ make_config (GstTcpFrameSrc * self, GstTcpFrameReceiverConfig * cfg,
 
   GST_OBJECT_LOCK (self);
   cfg->mode = self->mode;
-  cfg->connect_timeout_ns = self->connect_timeout;
-  cfg->retry_delay_ns = self->retry_delay;
-  cfg->max_retry_delay_ns = self->max_retry_delay;
-  cfg->max_retries = self->max_retries;
+  cfg->connect_timeout_ns = self->reconnect.connect_timeout;
+  cfg->retry_delay_ns = self->reconnect.retry_delay;
+  cfg->max_retry_delay_ns = self->reconnect.max_retry_delay;
+  cfg->max_retries = self->reconnect.max_retries;
   cfg->keepalive = self->keepalive;
   cfg->keepalive_idle_s = self->keepalive_idle;
   cfg->keepalive_interval_s = self->keepalive_interval;
@@ -832,6 +819,16 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+  const GstTcpFrameReconnectBlurbs reconnect_blurbs = {
+    .connect_timeout = "Client mode: give up on a connect attempt after "
+        "this long (ns)",
+    .retry_delay = "Client mode: bound of the first reconnect delay (ns); "
+        "doubles per failed attempt, delays are random below the bound",
+    .max_retry_delay = "Client mode: largest bound of the reconnect delay "
+        "(ns)",
+    .max_retries = "Client mode: failed attempts in a row before giving up "
+        "with an error (-1 = never give up)",
+  };
 
   gobject_class->set_property = gst_tcp_frame_src_set_property;
   gobject_class->get_property = gst_tcp_frame_src_get_property;
@@ -881,20 +878,8 @@ gst_tcp_frame_src_class_init (GstTcpFrameSrcClass * klass)
       "server: listen for cameras on host:port; client: connect to the "
       "camera at host:port and reconnect with backoff", TF_TYPE_MODE,
       DEFAULT_MODE, rw);
-  properties[PROP_CONNECT_TIMEOUT] = g_param_spec_uint64 ("connect-timeout",
-      "Connect timeout", "Client mode: give up on a connect attempt after "
-      "this long (ns)", 1, G_MAXUINT64, DEFAULT_CONNECT_TIMEOUT, rw);
-  properties[PROP_RETRY_DELAY] = g_param_spec_uint64 ("retry-delay",
-      "Retry delay", "Client mode: bound of the first reconnect delay (ns); "
-      "doubles per failed attempt, delays are random below the bound",
-      GST_MSECOND, G_MAXUINT64, DEFAULT_RETRY_DELAY, rw);
-  properties[PROP_MAX_RETRY_DELAY] = g_param_spec_uint64 ("max-retry-delay",
-      "Max retry delay", "Client mode: largest bound of the reconnect delay "
-      "(ns)", GST_MSECOND, G_MAXUINT64, DEFAULT_MAX_RETRY_DELAY, rw);
-  properties[PROP_MAX_RETRIES] = g_param_spec_int ("max-retries",
-      "Max retries", "Client mode: failed attempts in a row before giving up "
-      "with an error (-1 = never give up)", -1, G_MAXINT, DEFAULT_MAX_RETRIES,
-      rw);
+  gst_tcp_frame_reconnect_make_pspecs (&properties[PROP_CONNECT_TIMEOUT],
+      MIN_CONNECT_TIMEOUT, &reconnect_blurbs);
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters since start: frames, bytes, connections, replacements, "
       "timeouts, protocol-errors, rejected, sequence-gaps, skipped-bytes, "
