@@ -641,10 +641,9 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
 }
 
 /* One read: what the framer asked for, plus read-ahead storage.  Returns
- * recvmsg()'s result; *offered is how many bytes could have come. */
+ * recvmsg()'s result. */
 static gssize
-peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len,
-    gsize * offered)
+peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len)
 {
   struct iovec iov[1 + READ_AHEAD_REGIONS];
   struct msghdr msg = { 0 };
@@ -657,9 +656,6 @@ peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len,
   planned = peer_plan_read_ahead (r, p, iov + 1);
   msg.msg_iov = iov;
   msg.msg_iovlen = 1 + planned;
-  *offered = len;
-  for (i = 0; i < planned; i++)
-    *offered += iov[1 + i].iov_len;
 
   do {
     n = recvmsg (g_socket_get_fd (p->socket), &msg, MSG_DONTWAIT);
@@ -698,13 +694,12 @@ static ServiceResult
 peer_service (GstTcpFrameReceiver * r, TfPeer * p, gboolean buffered_only,
     GstBuffer ** out)
 {
-  /* A read that did not fill everything offered emptied the socket: asking
-   * again now would only cost an EAGAIN. */
-  gboolean drained = FALSE;
-
+  /* A short read is not taken to mean an empty socket: a camera streaming
+   * flat out refills it meanwhile, and measured, asking again costs less
+   * than going back to poll() first (tests/bench). */
   for (;;) {
     guint8 *dst = NULL;
-    gsize len = 0, offered;
+    gsize len = 0;
     gssize n;
 
     switch (tf_framer_poll (p->framer, &dst, &len)) {
@@ -713,15 +708,13 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, gboolean buffered_only,
           peer_feed_read_ahead (p);
           break;
         }
-        if (drained || buffered_only)
+        if (buffered_only)
           return SERVICE_IDLE;
         if (g_cancellable_is_cancelled (r->cancellable))
           return SERVICE_CANCELLED;
-        n = peer_read (r, p, dst, len, &offered);
-        if (n > 0) {
-          drained = (gsize) n < offered;
+        n = peer_read (r, p, dst, len);
+        if (n > 0)
           break;
-        }
         if (n == 0) {
           GST_DEBUG_OBJECT (r->owner, "peer %s:%u closed", p->address,
               p->port);
