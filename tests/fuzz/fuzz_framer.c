@@ -14,6 +14,12 @@
  *                     rather than set_buffer()
  *           bits 4-6  length format, modulo 6 (length framing)
  *   byte 1  bits 0-3  max_frame_size, from max_sizes[] below
+ *           bit 4     read ahead: hand bytes over with tf_framer_feed()
+ *                     from where they were read (the input itself), up
+ *                     to 64 bytes more than the framer asked for, as
+ *                     tcpframesrc does when it reads several frames at once
+ *           bit 5     with bit 4: when a read fits, put it where the
+ *                     framer wants it first, and feed it from there
  *   byte 2, 3         raw: frame_size, big-endian (0 is allowed: an error)
  *
  * Each input runs twice: once as above, once as a reference that takes all
@@ -132,6 +138,17 @@ framer_advance (TfFramer * f, gsize n)
   tracking = FALSE;
 }
 
+static gsize
+framer_feed (TfFramer * f, const guint8 * bytes, gsize n)
+{
+  gsize taken;
+
+  tracking = TRUE;
+  taken = tf_framer_feed (f, bytes, n);
+  tracking = FALSE;
+  return taken;
+}
+
 static void
 framer_set_storage (TfFramer * f, guint8 * mem, guint64 capacity,
     gboolean via_partial)
@@ -163,6 +180,8 @@ typedef struct
   guint chunking;
   gboolean grow;
   gboolean via_partial;
+  gboolean feed;
+  gboolean feed_in_place;
   guint32 rng;
   guint chunk_cap;
 } Options;
@@ -287,10 +306,29 @@ run_stream (const TfFramerConfig * config, const guint8 * stream, gsize size,
         out->end = st;
         break;
       }
-      n = read_size (o, len, size - consumed);
-      memcpy (dst, stream + consumed, n);
-      consumed += n;
-      framer_advance (f, n);
+      if (o->feed) {
+        gsize taken;
+
+        n = read_size (o, len + next_random (o) % 65, size - consumed);
+        if (o->feed_in_place && n <= len) {
+          memcpy (dst, stream + consumed, n);
+          taken = framer_feed (f, dst, n);
+          CHECK (taken == n);
+        } else {
+          /* Never more than fits before the framer needs storage or has
+           * a frame: the accounting at FRAME_READY catches an overrun. */
+          taken = framer_feed (f, stream + consumed, n);
+          CHECK (taken > 0 && taken <= n);
+          if (n <= len)
+            CHECK (taken == n);
+        }
+        consumed += taken;
+      } else {
+        n = read_size (o, len, size - consumed);
+        memcpy (dst, stream + consumed, n);
+        consumed += n;
+        framer_advance (f, n);
+      }
       idle = 0;
     } else if (st == TF_FRAMER_WANT_BUFFER) {
       guint64 have = tf_framer_payload_received (f);
@@ -453,6 +491,8 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   test.chunking = data[0] & 3;
   test.grow = config.framing != TF_FRAMING_JPEG && (data[0] & 4);
   test.via_partial = (data[0] & 8) != 0;
+  test.feed = (data[1] & 16) != 0;
+  test.feed_in_place = (data[1] & 32) != 0;
   test.chunk_cap = data[3] + 1;
   /* Never zero, or xorshift would stay at zero. */
   test.rng = 0x9e3779b9u ^ ((guint32) data[2] << 8 | data[3]);

@@ -21,6 +21,10 @@ CHUNK_ALL, CHUNK_ONE, CHUNK_CAPPED, CHUNK_RANDOM = 0, 1, 2, 3
 GROW = 0x04
 VIA_PARTIAL = 0x08
 
+# Byte 1, above max_frame_size: bytes handed over with tf_framer_feed().
+READ_AHEAD = 0x10
+IN_PLACE = 0x20
+
 # Index of fuzz_framer.c's max_sizes[] for byte 1.
 MAX = {1: 0, 2: 1, 3: 2, 4: 3, 5: 4, 8: 5, 16: 6, 23: 7, 24: 8, 25: 9,
        100: 10, 1000: 11, 4096: 12, 65535: 13, 65536: 14, 1 << 20: 15}
@@ -30,10 +34,11 @@ LENGTH_FORMATS = {"u16be": (0, ">H"), "u16le": (1, "<H"), "u32be": (2, ">I"),
 
 
 def options(chunking=CHUNK_ALL, flags=0, max_size=1 << 20, frame_size=0,
-            length_format=0):
+            length_format=0, ahead=0):
     """The four option bytes.  Bytes 2-3 are the raw frame size and also
     seed the chunk sizes, so non-raw seeds use them for variety."""
-    return bytes([chunking | flags | (length_format << 4), MAX[max_size],
+    return bytes([chunking | flags | (length_format << 4),
+                  MAX[max_size] | ahead,
                   (frame_size >> 8) & 0xff, frame_size & 0xff])
 
 
@@ -54,6 +59,11 @@ def raw_seeds():
     yield "size-is-max", options(CHUNK_ALL, 0, 24, 24) + payload(50, 5)
     yield "too-large", options(CHUNK_ALL, 0, 100, 101) + payload(101, 6)
     yield "size-zero", options(CHUNK_ALL, 0, 100, 0) + payload(10, 7)
+    yield "read-ahead", options(CHUNK_RANDOM, 0, 4096, 40, ahead=READ_AHEAD) \
+        + payload(400, 8)
+    yield "read-ahead-in-place", options(CHUNK_ALL, 0, 4096, 16,
+                                         ahead=READ_AHEAD | IN_PLACE) \
+        + payload(100, 9)
 
 
 # --- length ---
@@ -79,6 +89,9 @@ def length_seeds():
     yield "max-u64", options(CHUNK_ALL, 0, 1 << 20, 0, 4) + b"\xff" * 8
     yield "truncated", options(CHUNK_RANDOM, 0, 1000, 0x0902, 0) \
         + length_stream("u16be", [20]) + struct.pack(">H", 50) + payload(10)
+    yield "read-ahead", options(CHUNK_RANDOM, 0, 4096, 0x1020, 3,
+                                ahead=READ_AHEAD | IN_PLACE) \
+        + length_stream("u32le", [16, 16, 16, 40, 16, 1, 16])
 
 
 # --- header ---
@@ -125,6 +138,18 @@ def header_seeds():
     yield "payload-too-large", options(CHUNK_ALL, 0, 100, 0) + header(101)
     yield "payload-is-max", options(CHUNK_ALL, 0, 25, 0) \
         + header_frame(payload(25), b"a/b")
+    # What tcpframesrc reads ahead: same-size frames, then new caps and a
+    # new size in the middle of a read.
+    burst = header_frame(payload(8), GRAY, 0)
+    for i in range(1, 6):
+        burst += header_frame(payload(8, i), b"", i)
+    burst += header_frame(payload(16, 6), b"video/x-raw,format=GRAY8,"
+                          b"width=8,height=2", 6)
+    burst += header_frame(payload(16, 7), b"", 7)
+    yield "read-ahead", options(CHUNK_RANDOM, 0, 4096, 0x4321,
+                                ahead=READ_AHEAD) + burst
+    yield "read-ahead-in-place", options(CHUNK_ALL, 0, 4096, 0,
+                                         ahead=READ_AHEAD | IN_PLACE) + burst
 
 
 # --- jpeg ---
