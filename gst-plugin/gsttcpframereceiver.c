@@ -13,6 +13,7 @@
 #include "gsttcpframereceiver.h"
 #include "tcpframe-enumtypes.h"
 #include "tf-backoff.h"
+#include "tf-readahead.h"
 #include "gsttcpframenet.h"
 
 #include <gst/video/video.h>
@@ -40,26 +41,6 @@ GST_DEBUG_CATEGORY_EXTERN (gst_tcp_frame_debug);
  * would starve the listener.  A new camera waits at most this long. */
 #define HOT_PEER_POLL_INTERVAL_NS (1 * GST_MSECOND)
 
-/* At 4 KiB a frame's syscall costs more than copying its bytes.  While a
- * proven peer's payload is being read, one recvmsg() also offers storage
- * laid out for the frames after it: their prefixes, and pool buffers of
- * the current frame's size when that is small.  Cameras rarely change
- * frame size, so the guess is nearly always right and those payloads
- * land where they will be pushed from; a wrong guess (new size, new caps)
- * costs a copy, never a wrong frame: tf_framer_feed() sorts it out. */
-#define READ_AHEAD_FRAME_MAX (64 * 1024)
-#define READ_AHEAD_FRAMES 16
-#define READ_AHEAD_BYTES (256 * 1024)
-#define READ_AHEAD_REGIONS (2 * READ_AHEAD_FRAMES + 1)
-
-typedef struct {
-  guint8 *ptr;
-  gsize len;
-  gsize filled;                 /* by the last read */
-  gsize taken;                  /* by the framer */
-  gint spare;                   /* index into the peer's spares, or -1 */
-} AheadRegion;
-
 typedef struct {
   guint id;
   GSocket *socket;
@@ -75,17 +56,14 @@ typedef struct {
   gsize staging_size;
   gboolean proven;              /* it completed a frame */
 
-  /* Read-ahead storage (see READ_AHEAD_FRAME_MAX): mapped buffers of
-   * spare_size bytes for the next frames, room for their prefixes, and
-   * what the last read put where that the framer has not taken yet. */
-  GstBuffer *spare[READ_AHEAD_FRAMES];
-  GstMapInfo spare_map[READ_AHEAD_FRAMES];
+  /* Several frames per read (tf-readahead.h): mapped pool buffers of
+   * spare_size bytes guessed to be the next frames' storage, and what the
+   * last read put where. */
+  GstBuffer *spare[TF_READ_AHEAD_FRAMES];
+  GstMapInfo spare_map[TF_READ_AHEAD_FRAMES];
   guint n_spare;
   gsize spare_size;
-  guint8 prefixes[READ_AHEAD_FRAMES + 1][TF_HEADER_SIZE];
-  AheadRegion ahead[READ_AHEAD_REGIONS];
-  guint n_ahead;
-  guint ahead_pos;
+  TfReadAhead ahead;
 
   /* Caps of this peer's frames and what follows from them, worked out
    * once per caps change rather than per frame. */
@@ -190,14 +168,7 @@ peer_release_spares (TfPeer * p)
     }
   }
   p->n_spare = 0;
-  p->n_ahead = p->ahead_pos = 0;
-}
-
-/* Bytes read ahead that the framer has not taken yet. */
-static gboolean
-peer_has_read_ahead (TfPeer * p)
-{
-  return p->ahead_pos < p->n_ahead;
+  tf_read_ahead_clear (&p->ahead);
 }
 
 static void
@@ -257,7 +228,7 @@ peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
     r->hot_peer = NULL;
   g_ptr_array_remove (r->peers, p);
 
-  if (tf_framer_in_frame (p->framer) || peer_has_read_ahead (p))
+  if (tf_framer_in_frame (p->framer) || tf_read_ahead_pending (&p->ahead))
     GST_INFO_OBJECT (r->owner, "peer %s:%u left mid-frame; the partial frame "
         "is discarded", p->address, p->port);
 
@@ -441,16 +412,13 @@ peer_update_caps (GstTcpFrameReceiver * r, TfPeer * p, const gchar * str)
 static gboolean
 peer_adopt_spare (TfPeer * p, guint64 size)
 {
-  AheadRegion *a;
+  gint i = tf_read_ahead_next_tag (&p->ahead);
 
-  if (!peer_has_read_ahead (p))
+  if (i < 0 || size != p->spare_size)
     return FALSE;
-  a = &p->ahead[p->ahead_pos];
-  if (a->spare < 0 || a->taken != 0 || size != p->spare_size)
-    return FALSE;
-  p->buffer = p->spare[a->spare];
-  p->map = p->spare_map[a->spare];
-  p->spare[a->spare] = NULL;
+  p->buffer = p->spare[i];
+  p->map = p->spare_map[i];
+  p->spare[i] = NULL;
   return TRUE;
 }
 
@@ -581,14 +549,15 @@ typedef enum {
   SERVICE_CANCELLED,
 } ServiceResult;
 
-/* Lays out the read-ahead storage after the payload being read (see
- * READ_AHEAD_FRAME_MAX) and describes it in iov; returns how many pieces. */
+/* Lays out the read-ahead storage after the payload being read and
+ * describes it in iov; returns how many pieces. */
 static guint
 peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
 {
   gint prefix = tf_framer_prefix_size (p->framer);
-  gsize size, k = 0;
-  guint i, kept = 0, n = 0;
+  guint8 *frames[TF_READ_AHEAD_FRAMES];
+  gsize size;
+  guint i, k, kept = 0, n;
 
   /* Only a proven peer, and only while its payload goes into a whole
    * buffer: a frame's header is read before its storage exists. */
@@ -596,6 +565,7 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
     return 0;
   size = tf_framer_frame_info (p->framer)->size;
 
+  /* Spares the frames before took are gone; the rest are still guesses. */
   for (i = 0; i < p->n_spare; i++) {
     if (!p->spare[i])
       continue;
@@ -610,8 +580,7 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
     peer_release_spares (p);
   p->spare_size = size;
 
-  if (size <= READ_AHEAD_FRAME_MAX)
-    k = MIN (READ_AHEAD_FRAMES, READ_AHEAD_BYTES / (size + prefix));
+  k = tf_read_ahead_frames (size, prefix);
   while (p->n_spare < k) {
     GstBuffer *buf = r->alloc (size, r->user_data);
 
@@ -624,18 +593,13 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
     p->spare[p->n_spare++] = buf;
   }
   k = MIN (k, p->n_spare);
+  for (i = 0; i < k; i++)
+    frames[i] = p->spare_map[i].data;
 
-  for (i = 0; i <= k; i++) {
-    if (prefix > 0)
-      p->ahead[n++] = (AheadRegion) {
-      p->prefixes[i], prefix, 0, 0, -1};
-    if (i < k)
-      p->ahead[n++] = (AheadRegion) {
-      p->spare_map[i].data, size, 0, 0, (gint) i};
-  }
+  n = tf_read_ahead_plan (&p->ahead, prefix, frames, size, k);
   for (i = 0; i < n; i++) {
-    iov[i].iov_base = p->ahead[i].ptr;
-    iov[i].iov_len = p->ahead[i].len;
+    iov[i].iov_base = p->ahead.regions[i].ptr;
+    iov[i].iov_len = p->ahead.regions[i].len;
   }
   return n;
 }
@@ -645,17 +609,14 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
 static gssize
 peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len)
 {
-  struct iovec iov[1 + READ_AHEAD_REGIONS];
+  struct iovec iov[1 + TF_READ_AHEAD_REGIONS];
   struct msghdr msg = { 0 };
-  guint planned, i;
-  gsize rest;
   gssize n;
 
   iov[0].iov_base = dst;
   iov[0].iov_len = len;
-  planned = peer_plan_read_ahead (r, p, iov + 1);
   msg.msg_iov = iov;
-  msg.msg_iovlen = 1 + planned;
+  msg.msg_iovlen = 1 + peer_plan_read_ahead (r, p, iov + 1);
 
   do {
     n = recvmsg (g_socket_get_fd (p->socket), &msg, MSG_DONTWAIT);
@@ -664,26 +625,8 @@ peer_read (GstTcpFrameReceiver * r, TfPeer * p, guint8 * dst, gsize len)
     return n;
 
   tf_framer_advance (p->framer, MIN ((gsize) n, len));
-  rest = (gsize) n - MIN ((gsize) n, len);
-  p->n_ahead = p->ahead_pos = 0;
-  for (i = 0; i < planned && rest > 0; i++) {
-    p->ahead[i].filled = MIN (rest, p->ahead[i].len);
-    rest -= p->ahead[i].filled;
-    p->n_ahead = i + 1;
-  }
+  tf_read_ahead_filled (&p->ahead, (gsize) n - MIN ((gsize) n, len));
   return n;
-}
-
-/* Hands the framer the next bytes read ahead. */
-static void
-peer_feed_read_ahead (TfPeer * p)
-{
-  AheadRegion *a = &p->ahead[p->ahead_pos];
-
-  a->taken += tf_framer_feed (p->framer, a->ptr + a->taken,
-      a->filled - a->taken);
-  if (a->taken == a->filled && ++p->ahead_pos == p->n_ahead)
-    p->n_ahead = p->ahead_pos = 0;
 }
 
 /* Reads from one peer until it would block, leaves, or completes a frame
@@ -704,8 +647,8 @@ peer_service (GstTcpFrameReceiver * r, TfPeer * p, gboolean buffered_only,
 
     switch (tf_framer_poll (p->framer, &dst, &len)) {
       case TF_FRAMER_WANT_BYTES:
-        if (peer_has_read_ahead (p)) {
-          peer_feed_read_ahead (p);
+        if (tf_read_ahead_pending (&p->ahead)) {
+          tf_read_ahead_feed (&p->ahead, p->framer);
           break;
         }
         if (buffered_only)
@@ -1321,7 +1264,7 @@ gst_tcp_frame_receiver_receive (GstTcpFrameReceiver * r, GstBuffer ** buffer,
     for (i = 0; i < r->peers->len;) {
       TfPeer *p = g_ptr_array_index (r->peers, i);
 
-      if (!peer_has_read_ahead (p)
+      if (!tf_read_ahead_pending (&p->ahead)
           && tf_framer_poll (p->framer, NULL, NULL) != TF_FRAMER_FRAME_READY) {
         i++;
         continue;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tf-framer.h"
+#include "tf-testdata.h"
 
 #define MAX_FRAME (1024 * 1024)
 
@@ -211,17 +212,6 @@ assert_fails (const TfFramerConfig * config, const guint8 * data, gsize size,
     fail_unless_equals_int (r->buffers_requested, 0);
     feed_free (r);
   }
-}
-
-static guint8 *
-make_payload (gsize size, guint seed)
-{
-  guint8 *p = g_malloc (size);
-  gsize i;
-
-  for (i = 0; i < size; i++)
-    p[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
-  return p;
 }
 
 static void
@@ -432,7 +422,7 @@ GST_END_TEST;
 GST_START_TEST (test_framer_raw_frames_chunked)
 {
   TfFramerConfig config = { TF_FRAMING_RAW, 5, 0, 100 };
-  guint8 *stream = make_payload (5 * 4 + 3, 1);
+  guint8 *stream = tf_test_pattern (5 * 4 + 3, 1);
   guint i, k;
 
   for (i = 0; i < G_N_ELEMENTS (chunkings); i++) {
@@ -463,7 +453,7 @@ GST_START_TEST (test_framer_partial_storage_grows)
 {
   TfFramerConfig config = { TF_FRAMING_RAW, 1000, 0, 2000 };
   TfFramer *f = tf_framer_new (&config);
-  guint8 *stream = make_payload (1000, 3);
+  guint8 *stream = tf_test_pattern (1000, 3);
   guint8 *mem = NULL;
   gsize cap = 0, fed = 0, offset, alloc;
   guint asks = 0;
@@ -549,7 +539,7 @@ GST_START_TEST (test_framer_length_all_formats)
 
       if (width == 2 && sizes[k] > G_MAXUINT16)
         continue;
-      p = make_payload (sizes[k], k);
+      p = tf_test_pattern (sizes[k], k);
       tf_length_write (fmt, sizes[k], prefix);
       g_byte_array_append (ba, prefix, width);
       g_byte_array_append (ba, p, sizes[k]);
@@ -726,7 +716,7 @@ GST_START_TEST (test_framer_header_caps_then_none)
 {
   TfFramerConfig config = header_config (MAX_FRAME);
   GByteArray *ba = g_byte_array_new ();
-  guint8 *p1 = make_payload (8, 1), *p2 = make_payload (300, 2);
+  guint8 *p1 = tf_test_pattern (8, 1), *p2 = tf_test_pattern (300, 2);
   guint i;
 
   append_header_frame (ba, CAPS_A, p1, 8, 0, 1000);
@@ -769,7 +759,7 @@ GST_START_TEST (test_framer_header_caps_change)
   guint i, k;
 
   for (k = 0; k < G_N_ELEMENTS (caps); k++) {
-    p[k] = make_payload (10 + k, k);
+    p[k] = tf_test_pattern (10 + k, k);
     append_header_frame (ba, caps[k], p[k], 10 + k, k, k);
   }
 
@@ -867,7 +857,7 @@ static GByteArray *
 header_frame_to_corrupt (const gchar * caps, guint32 payload_len)
 {
   GByteArray *ba = g_byte_array_new ();
-  guint8 *p = make_payload (payload_len ? payload_len : 1, 3);
+  guint8 *p = tf_test_pattern (payload_len ? payload_len : 1, 3);
 
   append_header_frame (ba, caps, p, payload_len, 1, 0);
   /* so a framer that ignored the error would have bytes to go on with */
@@ -1633,8 +1623,8 @@ GST_START_TEST (test_framer_feed_read_ahead)
 {
   TfFramerConfig config = header_config (MAX_FRAME);
   GByteArray *ba = g_byte_array_new ();
-  guint8 *p1 = make_payload (64, 1), *p2 = make_payload (64, 2);
-  guint8 *p3 = make_payload (100, 3);
+  guint8 *p1 = tf_test_pattern (64, 1), *p2 = tf_test_pattern (64, 2);
+  guint8 *p3 = tf_test_pattern (100, 3);
   guint8 *mem;
   TfFramer *f = tf_framer_new (&config);
   gsize pos = 0, caps_len = strlen (CAPS_A), n;
