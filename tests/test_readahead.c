@@ -137,6 +137,8 @@ run_reads (const TfFramerConfig * config, const guint8 * stream, gsize size,
   }
   fail_if (tf_read_ahead_pending (&ra));
   fail_if (tf_framer_in_frame (f), "input left mid-frame");
+  /* raw asks for the next frame's storage before any of its bytes */
+  g_free (mem);
   for (i = 0; i < TF_READ_AHEAD_FRAMES; i++)
     g_free (spare[i]);
   tf_framer_free (f);

@@ -397,7 +397,10 @@ tf_test_src_free (GstHarness * h)
   GstBus *bus = gst_element_get_bus (h->element);
 
   /* Queued messages hold references to the element: let them go first, or
-   * the element outlives the test. */
+   * the element outlives the test.  The streaming thread stops first: a
+   * message it posts while the bus starts flushing can still slip into
+   * the queue (gst_bus_post() checks the flag before its sync handler). */
+  gst_element_set_state (h->element, GST_STATE_NULL);
   g_object_set_data (G_OBJECT (h->element), "tf-test-stash", NULL);
   if (bus)
     gst_bus_set_flushing (bus, TRUE);
