@@ -55,6 +55,7 @@ typedef struct {
   guint8 *staging;
   gsize staging_size;
   gboolean proven;              /* it completed a frame */
+  guint64 last_size;            /* of the frame it completed last */
 
   /* Several frames per read (tf-readahead.h): mapped pool buffers of
    * spare_size bytes guessed to be the next frames' storage, and what the
@@ -524,6 +525,7 @@ peer_take_frame (GstTcpFrameReceiver * r, TfPeer * p)
   gsize offset = 0, alloc_size = 0;
 
   p->proven = TRUE;
+  p->last_size = size;
   block = tf_framer_release_frame (p->framer, &offset, &alloc_size);
   if (block) {
     /* jpeg: the framer's own block becomes the buffer's memory. */
@@ -580,7 +582,7 @@ peer_plan_read_ahead (GstTcpFrameReceiver * r, TfPeer * p, struct iovec *iov)
     peer_release_spares (p);
   p->spare_size = size;
 
-  k = tf_read_ahead_frames (size, prefix);
+  k = tf_read_ahead_frames (size, p->last_size, prefix);
   while (p->n_spare < k) {
     GstBuffer *buf = r->alloc (size, r->user_data);
 

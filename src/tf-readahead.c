@@ -2,9 +2,10 @@
 #include "tf-readahead.h"
 
 guint
-tf_read_ahead_frames (guint64 size, gint prefix)
+tf_read_ahead_frames (guint64 size, guint64 previous_size, gint prefix)
 {
-  if (prefix < 0 || size == 0 || size > TF_READ_AHEAD_FRAME_MAX)
+  if (prefix < 0 || size == 0 || size > TF_READ_AHEAD_FRAME_MAX
+      || size != previous_size)
     return 0;
   return MIN (TF_READ_AHEAD_FRAMES, TF_READ_AHEAD_BYTES / (size + prefix));
 }

@@ -45,8 +45,11 @@ typedef struct {
 } TfReadAhead;
 
 /* How many frames after the current one to guess memory for, for frames
- * of `size` bytes opened by `prefix` bytes (tf_framer_prefix_size()). */
-guint tf_read_ahead_frames (guint64 size, gint prefix);
+ * of `size` bytes opened by `prefix` bytes (tf_framer_prefix_size()).
+ * None unless the frame before had the same size: a stream whose frames
+ * vary (compressed video, say) would only get guesses that are wrong, and
+ * memory for them on every read. */
+guint tf_read_ahead_frames (guint64 size, guint64 previous_size, gint prefix);
 
 /* Lays out the storage after the current payload: before each of the k
  * frames, and after the last, room for a prefix; frames[i] (size bytes,

@@ -25,6 +25,7 @@ typedef struct
 {
   GArray *frames;               /* OutFrame */
   guint reads;
+  guint guesses;                /* frame memory laid out ahead */
 } Run;
 
 static void
@@ -65,9 +66,10 @@ run_reads (const TfFramerConfig * config, const guint8 * stream, gsize size,
   TfReadAhead ra = { 0, };
   guint8 *spare[TF_READ_AHEAD_FRAMES] = { NULL, };
   gsize spare_size = 0, pos = 0;
+  guint64 last_size = 0;
   guint8 *mem = NULL;
   gboolean guessed = FALSE, proven = FALSE;
-  Run run = { g_array_new (FALSE, FALSE, sizeof (OutFrame)), 0 };
+  Run run = { g_array_new (FALSE, FALSE, sizeof (OutFrame)), 0, 0 };
   guint i, steps = 0;
 
   for (;;) {
@@ -91,7 +93,7 @@ run_reads (const TfFramerConfig * config, const guint8 * stream, gsize size,
        * into its own storage. */
       if (mem && proven) {
         gint prefix = tf_framer_prefix_size (f);
-        guint k = tf_read_ahead_frames (info->size, prefix);
+        guint k = tf_read_ahead_frames (info->size, last_size, prefix);
 
         if (spare_size != info->size) {
           for (i = 0; i < TF_READ_AHEAD_FRAMES; i++)
@@ -99,8 +101,10 @@ run_reads (const TfFramerConfig * config, const guint8 * stream, gsize size,
           spare_size = info->size;
         }
         for (i = 0; i < k; i++) {
-          if (!spare[i])
+          if (!spare[i]) {
             spare[i] = g_malloc0 (spare_size);
+            run.guesses++;
+          }
         }
         n_regions = tf_read_ahead_plan (&ra, prefix, spare, spare_size, k);
         for (i = 0; i < n_regions; i++)
@@ -128,6 +132,7 @@ run_reads (const TfFramerConfig * config, const guint8 * stream, gsize size,
       OutFrame out = { g_byte_array_new_take (mem, info->size), guessed };
 
       g_array_append_val (run.frames, out);
+      last_size = info->size;
       tf_framer_release_frame (f, NULL, NULL);
       mem = NULL;
       proven = TRUE;
@@ -176,13 +181,17 @@ append_header_frame (GByteArray * ba, const gchar * caps, gsize size,
 
 GST_START_TEST (test_readahead_frames_policy)
 {
-  fail_unless_equals_int (tf_read_ahead_frames (4096, TF_HEADER_SIZE), 16);
+  fail_unless_equals_int (tf_read_ahead_frames (4096, 4096, TF_HEADER_SIZE),
+      16);
   /* 256 KiB / (16 KiB + 4) */
-  fail_unless_equals_int (tf_read_ahead_frames (16384, 4), 15);
-  fail_unless_equals_int (tf_read_ahead_frames (65536, 0), 4);
-  fail_unless_equals_int (tf_read_ahead_frames (65537, 0), 0);
-  fail_unless_equals_int (tf_read_ahead_frames (100, -1), 0);
-  fail_unless_equals_int (tf_read_ahead_frames (0, 0), 0);
+  fail_unless_equals_int (tf_read_ahead_frames (16384, 16384, 4), 15);
+  fail_unless_equals_int (tf_read_ahead_frames (65536, 65536, 0), 4);
+  fail_unless_equals_int (tf_read_ahead_frames (65537, 65537, 0), 0);
+  fail_unless_equals_int (tf_read_ahead_frames (100, 100, -1), 0);
+  fail_unless_equals_int (tf_read_ahead_frames (0, 0, 0), 0);
+  /* a size that just changed, or a first frame: no guess */
+  fail_unless_equals_int (tf_read_ahead_frames (4096, 4095, 0), 0);
+  fail_unless_equals_int (tf_read_ahead_frames (4096, 0, 0), 0);
 }
 
 GST_END_TEST;
@@ -213,6 +222,10 @@ GST_START_TEST (test_readahead_header_changes)
   fail_if (g_array_index (run.frames, OutFrame, 0).guessed);
   fail_if (g_array_index (run.frames, OutFrame, 1).guessed);
   fail_unless (g_array_index (run.frames, OutFrame, 2).guessed);
+  /* the first of a new size is read without guesses, the next guesses */
+  fail_if (g_array_index (run.frames, OutFrame, 81).guessed);
+  fail_if (g_array_index (run.frames, OutFrame, 82).guessed);
+  fail_unless (g_array_index (run.frames, OutFrame, 83).guessed);
   fail_if (g_array_index (run.frames, OutFrame, 40).guessed);
   fail_if (g_array_index (run.frames, OutFrame, 80).guessed);
   /* Otherwise one frame in 17 starts a read (not guessed), and after a
@@ -288,6 +301,42 @@ GST_START_TEST (test_readahead_large_frames_prefix_only)
 
 GST_END_TEST;
 
+/* Frames whose size varies (compressed video) get no guessed memory at
+ * all: every guess would be wrong, and cost memory on every read.  The
+ * next prefix still comes with each payload. */
+GST_START_TEST (test_readahead_varying_sizes_no_guesses)
+{
+  TfFramerConfig config = { TF_FRAMING_LENGTH, 0, TF_LENGTH_FORMAT_U32LE,
+    MAX_FRAME
+  };
+  GByteArray *ba = g_byte_array_new ();
+  guint n = 200, i;
+  Run run;
+
+  for (i = 0; i < n; i++) {
+    gsize size = 500 + (i * 37) % 300;
+    guint8 *p = tf_test_pattern (size, i);
+    guint8 prefix[4];
+
+    tf_length_write (TF_LENGTH_FORMAT_U32LE, size, prefix);
+    g_byte_array_append (ba, prefix, 4);
+    g_byte_array_append (ba, p, size);
+    g_free (p);
+  }
+  run = run_reads (&config, ba->data, ba->len, 1 << 20);
+  fail_unless_equals_int (run.frames->len, n);
+  for (i = 0; i < n; i++)
+    assert_frame (&run, i, 500 + (i * 37) % 300, i);
+  fail_unless_equals_int (run.guesses, 0);
+  /* the first frame's prefix and payload, the second's prefix alone, then
+   * one read per frame */
+  fail_unless_equals_int (run.reads, 3 + (n - 1));
+  run_free (&run);
+  g_byte_array_unref (ba);
+}
+
+GST_END_TEST;
+
 static Suite *
 readahead_suite (void)
 {
@@ -299,6 +348,7 @@ readahead_suite (void)
   tcase_add_test (tc, test_readahead_header_changes);
   tcase_add_test (tc, test_readahead_short_reads);
   tcase_add_test (tc, test_readahead_large_frames_prefix_only);
+  tcase_add_test (tc, test_readahead_varying_sizes_no_guesses);
   return s;
 }
 
