@@ -42,9 +42,11 @@
  * wakeups are within SLACK_MS; on a loaded machine (the suites run in
  * parallel, next to builds, on two CPUs) one now and then is later, but
  * not by more than LATE_MS.  A check on a single event allows LATE_MS; a
- * check over many allows SLACK_MS for most of them. */
-#define SLACK_MS 30
-#define LATE_MS 150
+ * check over many allows SLACK_MS for most of them.  Both are slack on
+ * upper bounds only, so they scale with tf_test_scale_ms() (memcheck);
+ * the delays under them do not. */
+#define SLACK_MS tf_test_scale_ms (30)
+#define LATE_MS tf_test_scale_ms (150)
 /* Going to NULL must take less than this, whatever the element waits on. */
 #define STOP_MS 100
 /* How long to watch for something that must not happen. */
@@ -678,7 +680,7 @@ GST_START_TEST (test_client_backoff_bounds_grow_and_cap)
     spread += accepted[k] - accepted[k - 1];
   }
   fail_unless (late <= GROW_LATE_GAPS, "%u of %u delays were over their "
-      "bounds by more than %d ms", late, GROW_GAPS, SLACK_MS);
+      "bounds by more than %u ms", late, GROW_GAPS, SLACK_MS);
   /* The delays' sum is symmetric about half the bounds' sum (875 ms), so
    * coming within LATE_MS of the bounds' sum is as unlikely as staying
    * under LATE_MS: about 3e-9, and still 1.5e-5 if late wakeups add

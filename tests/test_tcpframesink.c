@@ -25,18 +25,21 @@
 /* Going to NULL must take less than this, whatever the sink waits on. */
 #define STOP_MS 100
 /* How late the element may act after the moment it should have, on a
- * loaded machine (the suite runs with several processes at once). */
-#define SLACK_MS 300
+ * loaded machine (the suite runs with several processes at once).  It,
+ * PUSH_MS and GAP_SLACK_MS are slack on upper bounds only, so they scale
+ * with tf_test_scale_ms() (memcheck); the delays under them do not. */
+#define SLACK_MS tf_test_scale_ms (300)
 /* How long to watch for something that must not happen. */
 #define QUIET_MS 100
 /* A push into the sink must return within this: render does no network
  * waits, so this only absorbs scheduling noise. */
-#define PUSH_MS 50
+#define PUSH_MS tf_test_scale_ms (50)
 /* The longest gap allowed between two buffers reaching the sink of a live
  * pipeline, over its frame interval.  Well under the 200 ms send-timeout
  * the stalled-receiver test uses, so a render that waited for the network
- * would fail it. */
-#define GAP_SLACK_MS 80
+ * would fail it at native speed; scaled under memcheck, it no longer
+ * catches that there. */
+#define GAP_SLACK_MS tf_test_scale_ms (80)
 
 /* A frame that cannot fit in the socket buffers of a receiver that does
  * not read: Linux lets the send buffer grow to 4 MiB by default. */
