@@ -229,7 +229,10 @@ peer_finish (GstTcpFrameReceiver * r, TfPeer * p, gboolean was_current,
     r->hot_peer = NULL;
   g_ptr_array_remove (r->peers, p);
 
-  if (tf_framer_in_frame (p->framer) || tf_read_ahead_pending (&p->ahead))
+  if (tf_read_ahead_pending (&p->ahead))
+    GST_INFO_OBJECT (r->owner, "peer %s:%u left with bytes already read but "
+        "not yet pushed as frames; they are discarded", p->address, p->port);
+  else if (tf_framer_in_frame (p->framer))
     GST_INFO_OBJECT (r->owner, "peer %s:%u left mid-frame; the partial frame "
         "is discarded", p->address, p->port);
 
