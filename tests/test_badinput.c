@@ -145,22 +145,6 @@ assert_dropped (GstHarness * h, TfTestPeer * cam, gboolean was_current,
   fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), 1);
 }
 
-/* Waits at most timeout_ms for a stats counter to reach `value`; the
- * element updates them from its own thread. */
-static gboolean
-wait_stat (GstHarness * h, const gchar * field, guint64 value, guint timeout_ms)
-{
-  gint64 deadline =
-      g_get_monotonic_time () + timeout_ms * G_GINT64_CONSTANT (1000);
-
-  while (tf_test_stat (h, field) != value) {
-    if (g_get_monotonic_time () >= deadline)
-      return FALSE;
-    g_usleep (1000);
-  }
-  return TRUE;
-}
-
 /* ---- wire formats ---- */
 
 static GByteArray *
@@ -666,7 +650,7 @@ GST_START_TEST (test_badinput_memory_declared_frames)
     peers[i] = tf_test_peer_connect (tf_test_src_port (h));
     tf_test_peer_send (peers[i], wire->data, wire->len);
   }
-  fail_unless (wait_stat (h, "connections", n_peers, WAIT_MS),
+  fail_unless (tf_test_wait_stat (h, "connections", n_peers, WAIT_MS),
       "the element did not accept all %u peers", n_peers);
   /* The element sees no end to these frames, so it keeps the peers; by
    * the time each has sat 200 ms the few bytes sent have long been read. */

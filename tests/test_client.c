@@ -35,8 +35,8 @@
 #include "tf-framer.h"
 
 #define WAIT_MS 3000
-#define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
-#define FRAME_LEN 8
+#define GRAY8_4x2 TF_TEST_GRAY8_4x2
+#define FRAME_LEN TF_TEST_FRAME_LEN
 
 /* How late the element may act after the moment it should have.  Most
  * wakeups are within SLACK_MS; on a loaded machine (the suites run in
@@ -77,32 +77,6 @@ backoff_bound_ms (gint64 r, gint64 m, guint k)
   while (--k > 0 && b < m)
     b *= 2;
   return MIN (b, m);
-}
-
-static void
-send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps)
-{
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  tf_test_peer_send_header_frame (peer, with_caps ? GRAY8_4x2 : NULL, payload,
-      FRAME_LEN, seq);
-  g_free (payload);
-}
-
-/* Pulls the next buffer: it must be frame `seq`, with DISCONT exactly when
- * `discont`. */
-static void
-pull_frame (GstHarness * h, guint32 seq, gboolean discont)
-{
-  GstBuffer *buf = tf_test_pull (h, WAIT_MS);
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  fail_unless (buf != NULL, "frame %u never arrived", seq);
-  tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
-  fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
-          GST_BUFFER_FLAG_DISCONT), discont);
-  g_free (payload);
-  gst_buffer_unref (buf);
 }
 
 static gint
@@ -146,27 +120,6 @@ expect_message (GstHarness * h, const gchar * name, const gchar * address,
   if (reason)
     fail_unless_equals_string (message_string (msg, "reason"), reason);
   return msg;
-}
-
-static TfStatus
-get_status (GstHarness * h)
-{
-  TfStatus status;
-
-  g_object_get (h->element, "status", &status, NULL);
-  return status;
-}
-
-/* The status is updated just after the message that changes it is
- * posted, so it is polled rather than read once. */
-static void
-wait_status (GstHarness * h, TfStatus expected)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
-
-  while (get_status (h) != expected && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-  fail_unless_equals_int (get_status (h), expected);
 }
 
 /* Waits until the stat reaches at least `min`; returns its value. */
@@ -300,7 +253,7 @@ check_stop_is_prompt (GstHarness * h)
   fail_unless_equals_int (job.ret, GST_STATE_CHANGE_SUCCESS);
   fail_unless (job.took_us < STOP_MS * 1000, "going to NULL took %"
       G_GINT64_FORMAT " ms", job.took_us / 1000);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STOPPED);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STOPPED);
 }
 
 /* ---- the camera ---- */
@@ -584,11 +537,11 @@ GST_START_TEST (test_client_streams_from_camera)
   gst_message_unref (msg);
 
   for (seq = 0; seq < 5; seq++)
-    send_frame (peer, seq, seq == 0);
+    tf_test_send_frame (peer, seq, seq == 0);
   for (seq = 0; seq < 5; seq++)
-    pull_frame (h, seq, seq == 0);
+    tf_test_pull_frame (h, seq, seq == 0);
 
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 5);
@@ -702,7 +655,7 @@ GST_START_TEST (test_client_backoff_bounds_grow_and_cap)
       spread);
 
   wait_stat_at_least (h, "connect-attempts", GROW_GAPS + 1, WAIT_MS);
-  wait_status (h, TF_STATUS_CONNECTING);
+  tf_test_wait_status (h, TF_STATUS_CONNECTING);
   assert_no_error (h);
 
   tf_test_src_free (h);
@@ -732,7 +685,7 @@ GST_START_TEST (test_client_refused_retries_until_camera_listens)
   GST_INFO ("8 refused attempts in %" G_GINT64_FORMAT " ms (bounds sum %"
       G_GINT64_FORMAT " ms)", now_ms () - start, budget);
 
-  fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_CONNECTING);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
   /* max-retries=-1: refusals are never fatal. */
   assert_no_error (h);
@@ -743,9 +696,9 @@ GST_START_TEST (test_client_refused_retries_until_camera_listens)
   peer = camera_accept (cam, h, 40 + LATE_MS + WAIT_MS);
   msg = expect_message (h, CONNECTED, "127.0.0.1", cam->port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
 
   tf_test_peer_close (peer);
@@ -787,10 +740,10 @@ GST_START_TEST (test_client_backoff_resets_after_frames)
   for (round = 0; round < RESET_ROUNDS; round++) {
     gint64 closed_at;
 
-    send_frame (peer, round * 10, TRUE);
-    send_frame (peer, round * 10 + 1, FALSE);
-    pull_frame (h, round * 10, TRUE);
-    pull_frame (h, round * 10 + 1, FALSE);
+    tf_test_send_frame (peer, round * 10, TRUE);
+    tf_test_send_frame (peer, round * 10 + 1, FALSE);
+    tf_test_pull_frame (h, round * 10, TRUE);
+    tf_test_pull_frame (h, round * 10 + 1, FALSE);
 
     tf_test_peer_close (peer);
     closed_at = now_ms ();
@@ -943,8 +896,8 @@ GST_START_TEST (test_client_frames_reset_retry_count)
     camera_accept_and_close (cam, h, WAIT_MS);
     camera_accept_and_close (cam, h, WAIT_MS);
     peer = camera_accept (cam, h, WAIT_MS);
-    send_frame (peer, round, TRUE);
-    pull_frame (h, round, TRUE);
+    tf_test_send_frame (peer, round, TRUE);
+    tf_test_pull_frame (h, round, TRUE);
     tf_test_peer_close (peer);
   }
   assert_no_error (h);
@@ -1015,7 +968,7 @@ GST_START_TEST (test_client_silent_camera_times_out_and_reconnects)
    * sent_at is no later than the frame's completion, which starts the
    * timeout. */
   sent_at = now_ms ();
-  send_frame (peer, 0, TRUE);
+  tf_test_send_frame (peer, 0, TRUE);
   buf = tf_test_pull (h, WAIT_MS);
   tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
   /* The buffer's timestamp is the clock's time at arrival in the source
@@ -1053,10 +1006,10 @@ GST_START_TEST (test_client_silent_camera_times_out_and_reconnects)
       cam->established_at_ms - dropped_at);
   msg = expect_message (h, CONNECTED, "127.0.0.1", cam->port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  send_frame (again, 1, TRUE);
-  send_frame (again, 2, FALSE);
-  pull_frame (h, 1, TRUE);
-  pull_frame (h, 2, FALSE);
+  tf_test_send_frame (again, 1, TRUE);
+  tf_test_send_frame (again, 2, FALSE);
+  tf_test_pull_frame (h, 1, TRUE);
+  tf_test_pull_frame (h, 2, FALSE);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 2);
   assert_no_error (h);
 
@@ -1112,8 +1065,8 @@ GST_START_TEST (test_client_protocol_error_reconnects)
 
   /* One failed attempt: the reconnect comes within retry-delay. */
   again = camera_accept (cam, h, WAIT_MS);
-  send_frame (again, 5, TRUE);
-  pull_frame (h, 5, TRUE);
+  tf_test_send_frame (again, 5, TRUE);
+  tf_test_pull_frame (h, 5, TRUE);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 2);
   assert_no_error (h);
 
@@ -1135,11 +1088,11 @@ GST_START_TEST (test_client_ipv6_literal)
 
   msg = expect_message (h, CONNECTED, "::1", cam->port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  send_frame (peer, 0, TRUE);
-  send_frame (peer, 1, FALSE);
-  pull_frame (h, 0, TRUE);
-  pull_frame (h, 1, FALSE);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_send_frame (peer, 1, FALSE);
+  tf_test_pull_frame (h, 0, TRUE);
+  tf_test_pull_frame (h, 1, FALSE);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
 
   tf_test_peer_close (peer);
   msg = expect_message (h, DISCONNECTED, "::1", cam->port, "closed", WAIT_MS);
@@ -1201,8 +1154,8 @@ GST_START_TEST (test_client_localhost_falls_through_refused_ipv6)
   msg = expect_message (h, CONNECTED, "127.0.0.1", cam->port, NULL, WAIT_MS);
   gst_message_unref (msg);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 1);
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
 
   tf_test_peer_close (peer);
   tf_test_src_free (h);
@@ -1232,8 +1185,8 @@ GST_START_TEST (test_client_localhost_falls_through_silent_ipv6)
   fail_unless (peer != NULL, "in %" G_GUINT64_FORMAT " attempts the source "
       "never reached 127.0.0.1, the second address of localhost, while the "
       "first, ::1, did not answer", tf_test_stat (h, "connect-attempts"));
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
 
   tf_test_peer_close (peer);
   tf_test_src_free (h);
@@ -1267,7 +1220,7 @@ GST_START_TEST (test_client_stop_prompt_in_backoff)
     attempts = later;
     fail_unless (now_ms () < deadline, "attempts keep coming");
   }
-  fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_CONNECTING);
 
   check_stop_is_prompt (h);
   tf_test_src_free (h);
@@ -1288,7 +1241,7 @@ GST_START_TEST (test_client_stop_prompt_while_connecting)
   g_usleep (QUIET_MS * 1000);
   fail_unless_equals_uint64 (tf_test_stat (h, "connect-attempts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 0);
-  fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_CONNECTING);
 
   check_stop_is_prompt (h);
   tf_test_src_free (h);
@@ -1305,11 +1258,11 @@ GST_START_TEST (test_client_stop_prompt_while_streaming_silent)
   TfTestPeer *peer = camera_accept (cam, h, WAIT_MS);
   GstMessage *msg;
 
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
   msg = expect_message (h, CONNECTED, "127.0.0.1", cam->port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
 
   check_stop_is_prompt (h);
   /* The camera is told at once, with an RST. */
@@ -1398,15 +1351,15 @@ GST_START_TEST (test_client_status_transitions)
   g_object_set (h->element, "host", "127.0.0.1", "port", (gint) cam->port,
       "retry-delay", 20 * MS_NS, "timeout", G_GUINT64_CONSTANT (0), NULL);
   g_signal_connect (h->element, "notify::status", G_CALLBACK (on_status), &log);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STOPPED);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STOPPED);
 
   /* stopped(0) -> connecting(3) -> streaming(2) once connected. */
   gst_harness_play (h);
   peer = camera_accept (cam, h, WAIT_MS);
   wait_status_log (&log, "3 2");
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
 
   /* The camera closes: connecting, then streaming again once the source
    * has reconnected.  Client mode never "waits" (1) for peers. */
@@ -1418,10 +1371,10 @@ GST_START_TEST (test_client_status_transitions)
   camera_stop_listening (cam);
   tf_test_peer_close (peer);
   wait_status_log (&log, "3 2 3 2 3");
-  fail_unless_equals_int (get_status (h), TF_STATUS_CONNECTING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_CONNECTING);
 
   gst_element_set_state (h->element, GST_STATE_NULL);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STOPPED);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STOPPED);
   /* Each change notified once, none without a change. */
   wait_status_log (&log, "3 2 3 2 3 0");
 
@@ -1470,9 +1423,9 @@ GST_START_TEST (test_client_restart_after_giving_up)
   fail_if (gst_element_set_state (h->element, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   peer = camera_accept (cam, h, WAIT_MS);
-  send_frame (peer, 0, TRUE);
-  pull_frame (h, 0, TRUE);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  tf_test_send_frame (peer, 0, TRUE);
+  tf_test_pull_frame (h, 0, TRUE);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
 
   tf_test_peer_close (peer);
   tf_test_src_free (h);

@@ -36,8 +36,8 @@
 #include "faults-netns.h"
 
 #define WAIT_MS 3000
-#define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
-#define FRAME_LEN 8
+#define GRAY8_4x2 TF_TEST_GRAY8_4x2
+#define FRAME_LEN TF_TEST_FRAME_LEN
 
 #define TIMEOUT_MS 500
 #define TIMEOUT_PROP "timeout=500000000"
@@ -60,78 +60,6 @@
 #define REJECTED "tcpframesrc-rejected"
 
 /* ---- helpers ---- */
-
-static gint64
-ms_since (gint64 t)
-{
-  return (g_get_monotonic_time () - t) / 1000;
-}
-
-static void
-send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps)
-{
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  tf_test_peer_send_header_frame (peer, with_caps ? GRAY8_4x2 : NULL, payload,
-      FRAME_LEN, seq);
-  g_free (payload);
-}
-
-/* The next buffer must be frame `seq`, DISCONT exactly when `discont`. */
-static void
-pull_frame (GstHarness * h, guint32 seq, gboolean discont)
-{
-  GstBuffer *buf = tf_test_pull (h, WAIT_MS);
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  fail_unless (buf != NULL, "frame %u never arrived", seq);
-  tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
-  fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
-          GST_BUFFER_FLAG_DISCONT), discont);
-  g_free (payload);
-  gst_buffer_unref (buf);
-}
-
-static gint
-stat_peer_port (GstHarness * h)
-{
-  GstStructure *s = NULL;
-  gint port = -1;
-
-  g_object_get (h->element, "stats", &s, NULL);
-  fail_unless (gst_structure_get_int (s, "peer-port", &port));
-  gst_structure_free (s);
-  return port;
-}
-
-static gboolean
-wait_stat (GstHarness * h, const gchar * field, guint64 expected,
-    guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-
-  while (tf_test_stat (h, field) != expected) {
-    if (g_get_monotonic_time () >= deadline)
-      return FALSE;
-    g_usleep (1000);
-  }
-  return TRUE;
-}
-
-static void
-wait_status (GstHarness * h, gint expected)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
-  gint status = -1;
-
-  for (;;) {
-    g_object_get (h->element, "status", &status, NULL);
-    if (status == expected || g_get_monotonic_time () >= deadline)
-      break;
-    g_usleep (1000);
-  }
-  fail_unless_equals_int (status, expected);
-}
 
 static void
 assert_contains (const gchar * haystack, const gchar * needle,
@@ -368,8 +296,8 @@ stream_frames (GstHarness * h, TfTestPeer * cam, guint32 seq, gint64 * last_send
   for (i = 0; i < N_FRAMES; i++) {
     if (last_send)
       *last_send = g_get_monotonic_time ();
-    send_frame (cam, seq + i, i == 0);
-    pull_frame (h, seq + i, i == 0);
+    tf_test_send_frame (cam, seq + i, i == 0);
+    tf_test_pull_frame (h, seq + i, i == 0);
   }
 }
 
@@ -406,7 +334,7 @@ GST_START_TEST (test_faults_power_loss)
   /* So the element cannot know: its connection is still established. */
   fail_unless (faults_element_fd (port, cam_port) >= 0, "the element closed "
       "its socket although nothing reached it");
-  fail_unless_equals_int (stat_peer_port (h), cam_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), cam_port);
 
   msg = tf_test_expect_message (h, DISCONNECTED, cam_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
@@ -420,7 +348,7 @@ GST_START_TEST (test_faults_power_loss)
       "the element did not send an RST when it dropped the dead peer");
   fail_unless_equals_uint64 (faults_nft_counter (watch, "elem_fin"), 0);
   fail_unless_equals_int (faults_element_fd (port, cam_port), -1);
-  wait_status (h, TF_STATUS_WAITING);
+  tf_test_wait_status (h, TF_STATUS_WAITING);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
 
   /* The next camera streams. */
@@ -428,7 +356,7 @@ GST_START_TEST (test_faults_power_loss)
   stream_frames (h, next, B_SEQ, NULL);
   msg = tf_test_expect_message (h, CONNECTED, next->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (stat_peer_port (h), next->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), next->local_port);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 2 * N_FRAMES);
   tf_test_assert_no_buffer (h, 50);
@@ -522,27 +450,27 @@ check_reboot_same_port (gboolean rst_lost)
   fail_unless (faults_element_fd (port, p) >= 0, "the element's old "
       "connection from port %u was gone %" G_GINT64_FORMAT " ms after the "
       "camera's last frame, before the camera came back: this machine was "
-      "too slow to test the reconnect onto it", p, ms_since (last_send));
+      "too slow to test the reconnect onto it", p, tf_test_ms_since (last_send));
 
   /* It reconnects from the same port: this blocks through the SYN
    * retries. */
   reconnect = g_get_monotonic_time ();
   cam = tf_test_peer_try_connect_from (port, p);
   fail_unless (cam != NULL, "the rebooted camera could not reconnect from "
-      "port %u (tried for %" G_GINT64_FORMAT " ms)", p, ms_since (reconnect));
+      "port %u (tried for %" G_GINT64_FORMAT " ms)", p, tf_test_ms_since (reconnect));
   fail_unless_equals_int (cam->local_port, p);
   GST_INFO ("reconnected from %u after %" G_GINT64_FORMAT " ms", p,
-      ms_since (reconnect));
+      tf_test_ms_since (reconnect));
 
-  send_frame (cam, B_SEQ, TRUE);
-  pull_frame (h, B_SEQ, TRUE);
-  resumed = ms_since (last_send);
+  tf_test_send_frame (cam, B_SEQ, TRUE);
+  tf_test_pull_frame (h, B_SEQ, TRUE);
+  resumed = tf_test_ms_since (last_send);
   fail_unless (resumed <= TIMEOUT_MS + SYN_RETRY_MS + RESUME_SLACK_MS,
       "the stream resumed %" G_GINT64_FORMAT " ms after the camera's last "
       "frame; timeout %u ms + one SYN retry (%u ms) allows %u", resumed,
       TIMEOUT_MS, SYN_RETRY_MS, TIMEOUT_MS + SYN_RETRY_MS + RESUME_SLACK_MS);
-  send_frame (cam, B_SEQ + 1, FALSE);
-  pull_frame (h, B_SEQ + 1, FALSE);
+  tf_test_send_frame (cam, B_SEQ + 1, FALSE);
+  tf_test_pull_frame (h, B_SEQ + 1, FALSE);
 
   /* The old connection left the way only this scenario explains. */
   msg = tf_test_expect_message (h, DISCONNECTED, p, rst_lost ? "timeout" : "reset",
@@ -559,7 +487,7 @@ check_reboot_same_port (gboolean rst_lost)
   g_print ("reboot onto the same port%s: resumed %" G_GINT64_FORMAT " ms "
       "after the last frame (reconnect took %" G_GINT64_FORMAT " ms, %"
       G_GUINT64_FORMAT " SYNs, %" G_GUINT64_FORMAT " RSTs from the camera)\n",
-      rst_lost ? ", its RSTs lost" : "", resumed, ms_since (reconnect), syns,
+      rst_lost ? ", its RSTs lost" : "", resumed, tf_test_ms_since (reconnect), syns,
       cam_rsts);
   /* Proof that the reconnect really met the old connection: its first SYN
    * did not get in. */
@@ -572,7 +500,7 @@ check_reboot_same_port (gboolean rst_lost)
   faults_element_sockets (port, &listeners, &peers);
   fail_unless_equals_int (peers, 1);
   fail_unless (faults_element_fd (port, p) >= 0);
-  fail_unless_equals_int (stat_peer_port (h), p);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), p);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), N_FRAMES + 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), rst_lost ? 1 : 0);
@@ -970,14 +898,14 @@ GST_START_TEST (test_faults_connection_flood)
       outside_max = MAX (outside_max, peers);
     }
   }
-  flood_ms = ms_since (start);
+  flood_ms = tf_test_ms_since (start);
   g_mutex_lock (&w->lock);
   pushes_during = w->pushes - pushes_before;
   g_mutex_unlock (&w->lock);
   fail_unless_equals_int (n_idle, FLOOD_IDLE);
 
   /* The flood is over; the camera streams on a little, then stops. */
-  fail_unless (wait_stat (h, "connections", 1 + FLOOD_CONNECTS + FLOOD_IDLE,
+  fail_unless (tf_test_wait_stat (h, "connections", 1 + FLOOD_CONNECTS + FLOOD_IDLE,
           WAIT_MS), "the element accepted only %" G_GUINT64_FORMAT " of %u "
       "connections", tf_test_stat (h, "connections"),
       1 + FLOOD_CONNECTS + FLOOD_IDLE);
@@ -986,7 +914,7 @@ GST_START_TEST (test_faults_connection_flood)
   g_thread_join (cam.thread);
   fail_if (g_atomic_int_get (&cam.failed), "the camera's connection broke "
       "after %d frames", g_atomic_int_get (&cam.sent));
-  fail_unless (wait_stat (h, "frames", cam.sent, WAIT_MS), "%"
+  fail_unless (tf_test_wait_stat (h, "frames", cam.sent, WAIT_MS), "%"
       G_GUINT64_FORMAT " of the camera's %d frames came out",
       tf_test_stat (h, "frames"), cam.sent);
 
@@ -1026,7 +954,7 @@ GST_START_TEST (test_faults_connection_flood)
       "the camera's %d", cam.sent);
   fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 0);
   fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 0);
-  fail_unless_equals_int (stat_peer_port (h), cam.peer->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), cam.peer->local_port);
 
   /* The pending set stayed within max-pending (checked above, at every
    * frame), and so it is now. */
@@ -1039,7 +967,7 @@ GST_START_TEST (test_faults_connection_flood)
   /* Everyone but the camera goes, one way or another. */
   for (i = 0; i < n_idle; i++)
     tf_test_peer_close (idle[i]);
-  fail_unless (wait_stat (h, "rejected", FLOOD_CONNECTS + FLOOD_IDLE,
+  fail_unless (tf_test_wait_stat (h, "rejected", FLOOD_CONNECTS + FLOOD_IDLE,
           WAIT_MS), "%" G_GUINT64_FORMAT " rejected, expected %u",
       tf_test_stat (h, "rejected"), FLOOD_CONNECTS + FLOOD_IDLE);
   faults_element_sockets (port, &listeners, &peers);
@@ -1419,8 +1347,8 @@ GST_START_TEST (test_faults_garbage_after_valid_header)
 
     /* A whole good frame makes it current; then garbage. */
     fail_if (memcmp (junk, TF_HEADER_MAGIC, 4) == 0);
-    send_frame (cam, seed, TRUE);
-    pull_frame (h, seed, TRUE);
+    tf_test_send_frame (cam, seed, TRUE);
+    tf_test_pull_frame (h, seed, TRUE);
     frames++;
     sent = send_until_reset (cam, junk, 256);
     expect_protocol_drop (h, cam, TRUE, 1, "magic", sent);
@@ -1518,8 +1446,8 @@ GST_START_TEST (test_faults_garbage_huge_caps)
 
   /* ...and from the current one, as a caps change. */
   cam = tf_test_peer_connect (tf_test_src_port (h));
-  send_frame (cam, A_SEQ, TRUE);
-  pull_frame (h, A_SEQ, TRUE);
+  tf_test_send_frame (cam, A_SEQ, TRUE);
+  tf_test_pull_frame (h, A_SEQ, TRUE);
   caps = unparsable_text (3, HUGE_CAPS);
   wire = frame_with_caps (caps, HUGE_CAPS, A_SEQ + 1);
   sent = send_until_reset (cam, wire->data, wire->len);
@@ -1627,8 +1555,8 @@ GST_START_TEST (test_faults_huge_valid_caps_stream)
   current = gst_pad_get_current_caps (h->sinkpad);
   fail_unless (current != NULL && gst_caps_is_equal (current, expected),
       "downstream did not get the peer's caps");
-  send_frame (cam, 1, FALSE);
-  pull_frame (h, 1, FALSE);
+  tf_test_send_frame (cam, 1, FALSE);
+  tf_test_pull_frame (h, 1, FALSE);
   fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), 0);
   assert_still_running (h, w, 0);
 
@@ -1734,7 +1662,7 @@ GST_START_TEST (test_faults_connect_cycles_no_leaks)
   g_print ("%u cycles in %" G_GINT64_FORMAT " ms (%" G_GINT64_FORMAT
       " us each after the first %u); fds %u -> %u; RSS %" G_GUINT64_FORMAT
       " -> %" G_GUINT64_FORMAT " KiB (%+" G_GINT64_FORMAT " KiB)\n", N_CYCLES,
-      ms_since (start), (g_get_monotonic_time () - t_base) / (N_CYCLES -
+      tf_test_ms_since (start), (g_get_monotonic_time () - t_base) / (N_CYCLES -
           BASELINE_CYCLES), BASELINE_CYCLES, fds_base, fds_end,
       rss_base / 1024, rss_end / 1024,
       ((gint64) rss_end - (gint64) rss_base) / 1024);

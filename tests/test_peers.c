@@ -20,8 +20,8 @@
 #include "tf-framer.h"
 
 #define WAIT_MS 3000
-#define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
-#define FRAME_LEN 8
+#define GRAY8_4x2 TF_TEST_GRAY8_4x2
+#define FRAME_LEN TF_TEST_FRAME_LEN
 
 #define TIMEOUT_MS 300
 #define TIMEOUT_PROP "timeout=300000000"
@@ -44,80 +44,11 @@
 
 /* ---- helpers ---- */
 
-static gint64
-ms_since (gint64 t)
-{
-  return (g_get_monotonic_time () - t) / 1000;
-}
-
-static void
-send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps)
-{
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  tf_test_peer_send_header_frame (peer, with_caps ? GRAY8_4x2 : NULL, payload,
-      FRAME_LEN, seq);
-  g_free (payload);
-}
-
-/* Pulls the next buffer: it must be frame `seq`, with DISCONT exactly when
- * `discont`. */
-static void
-pull_frame (GstHarness * h, guint32 seq, gboolean discont)
-{
-  GstBuffer *buf = tf_test_pull (h, WAIT_MS);
-  guint8 *payload = tf_test_payload (seq, FRAME_LEN);
-
-  fail_unless (buf != NULL, "frame %u never arrived", seq);
-  tf_test_assert_buffer_equals (buf, payload, FRAME_LEN);
-  fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
-          GST_BUFFER_FLAG_DISCONT), discont);
-  g_free (payload);
-  gst_buffer_unref (buf);
-}
-
-static TfStatus
-get_status (GstHarness * h)
-{
-  TfStatus status;
-
-  g_object_get (h->element, "status", &status, NULL);
-  return status;
-}
-
-/* The status property is updated just after the message that changes it
- * is posted, so it is polled rather than read once. */
-static void
-wait_status (GstHarness * h, TfStatus expected)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
-
-  while (get_status (h) != expected && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-  fail_unless_equals_int (get_status (h), expected);
-}
-
 static void
 wait_stat (GstHarness * h, const gchar * field, guint64 expected)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
-
-  while (tf_test_stat (h, field) != expected
-      && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
+  tf_test_wait_stat (h, field, expected, WAIT_MS);
   fail_unless_equals_uint64 (tf_test_stat (h, field), expected);
-}
-
-static gint
-stat_peer_port (GstHarness * h)
-{
-  GstStructure *s = NULL;
-  gint port = -1;
-
-  g_object_get (h->element, "stats", &s, NULL);
-  fail_unless (gst_structure_get_int (s, "peer-port", &port));
-  gst_structure_free (s);
-  return port;
 }
 
 /* Waits until the element has read every byte `peer` sent: nothing left in
@@ -165,14 +96,14 @@ camera_a_streams_then_stalls (GstHarness * h, gint64 * last_send,
 
   for (i = 0; i < N_A; i++) {
     *last_send = g_get_monotonic_time ();
-    send_frame (a, A_SEQ + i, i == 0);
-    pull_frame (h, A_SEQ + i, i == 0);
+    tf_test_send_frame (a, A_SEQ + i, i == 0);
+    tf_test_pull_frame (h, A_SEQ + i, i == 0);
   }
   *last_pull = g_get_monotonic_time ();
 
   msg = tf_test_expect_message (h, CONNECTED, a->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
   return a;
 }
 
@@ -185,9 +116,9 @@ camera_b_streams (GstHarness * h, TfTestPeer * b, guint32 first,
   guint i;
 
   for (i = 0; i < N_B; i++)
-    send_frame (b, first + i, i == 0 && caps_on_first);
+    tf_test_send_frame (b, first + i, i == 0 && caps_on_first);
   for (i = 0; i < N_B; i++)
-    pull_frame (h, first + i, i == 0);
+    tf_test_pull_frame (h, first + i, i == 0);
   tf_test_assert_no_buffer (h, QUIET_MS);
 }
 
@@ -216,7 +147,7 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace)
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
-  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), b->local_port);
 
   camera_b_streams (h, b, B_SEQ, TRUE);
 
@@ -246,8 +177,8 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace_on_frame)
   /* Accepted but silent, B is only pending: A stays current. */
   wait_stat (h, "connections", 2);
   tf_test_assert_no_message (h, DISCONNECTED, QUIET_MS);
-  fail_unless_equals_int (stat_peer_port (h), a->local_port);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), a->local_port);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
 
   /* B's first whole frame makes it current. */
   camera_b_streams (h, b, B_SEQ, TRUE);
@@ -256,7 +187,7 @@ GST_START_TEST (test_peers_stale_replaced_policy_replace_on_frame)
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
-  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), b->local_port);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "replacements"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 0);
@@ -281,23 +212,23 @@ GST_START_TEST (test_peers_stale_replaced_policy_keep)
   /* A keeps its place for the whole timeout.  B arrives half-way through
    * it, so that once A expires B still has half a timeout of its own to
    * start streaming in. */
-  waited = ms_since (last_pull);
+  waited = tf_test_ms_since (last_pull);
   if (waited < TIMEOUT_MS / 2)
     tf_test_assert_no_message (h, DISCONNECTED, TIMEOUT_MS / 2 - waited);
   b = tf_test_peer_connect (tf_test_src_port (h));
   /* Pending under keep, B's frame is read and thrown away; it only proves
    * B is alive.  Its caps still describe B's later frames. */
-  send_frame (b, B_SEQ, TRUE);
+  tf_test_send_frame (b, B_SEQ, TRUE);
   wait_element_read_all (h, b);
 
   msg = tf_test_expect_message (h, DISCONNECTED, a->local_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
-  fail_unless (ms_since (last_send) >= TIMEOUT_MS,
+  fail_unless (tf_test_ms_since (last_send) >= TIMEOUT_MS,
       "A dropped %" G_GINT64_FORMAT " ms after its last frame, before the "
-      "timeout", ms_since (last_send));
-  fail_unless (ms_since (last_pull) <= TIMEOUT_MS + LATE_MS,
+      "timeout", tf_test_ms_since (last_send));
+  fail_unless (tf_test_ms_since (last_pull) <= TIMEOUT_MS + LATE_MS,
       "A dropped %" G_GINT64_FORMAT " ms after its last frame",
-      ms_since (last_pull));
+      tf_test_ms_since (last_pull));
   fail_unless_equals_uint64 (tf_test_message_frames (msg), N_A);
   gst_message_unref (msg);
 
@@ -338,8 +269,8 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
    * goes on for a few frames after both newcomers are gone. */
   for (seq = 0; more > 0; seq++) {
     fail_unless (seq < 200, "C and D were not both rejected");
-    send_frame (a, A_SEQ + seq, seq == 0);
-    pull_frame (h, A_SEQ + seq, seq == 0);
+    tf_test_send_frame (a, A_SEQ + seq, seq == 0);
+    tf_test_pull_frame (h, A_SEQ + seq, seq == 0);
 
     if (seq == 2) {
       c_before = g_get_monotonic_time ();
@@ -356,12 +287,12 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
       fail_if (c_rejected);
       c_rejected = TRUE;
       fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
-      fail_unless (ms_since (c_before) >= TIMEOUT_MS,
+      fail_unless (tf_test_ms_since (c_before) >= TIMEOUT_MS,
           "idle peer dropped after %" G_GINT64_FORMAT " ms",
-          ms_since (c_before));
-      fail_unless (ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
+          tf_test_ms_since (c_before));
+      fail_unless (tf_test_ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
           "idle peer dropped after %" G_GINT64_FORMAT " ms",
-          ms_since (c_after));
+          tf_test_ms_since (c_after));
     } else if (msg) {
       fail_unless_equals_int (tf_test_message_port (msg), d_port);
       fail_if (d_rejected);
@@ -382,7 +313,7 @@ GST_START_TEST (test_peers_idle_connection_does_not_interrupt)
   tf_test_assert_no_message (h, CONNECTED, 0);
   tf_test_assert_no_message (h, DISCONNECTED, QUIET_MS);
   tf_test_assert_no_message (h, REJECTED, 0);
-  fail_unless_equals_int (stat_peer_port (h), a->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), a->local_port);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq);
   fail_unless_equals_uint64 (tf_test_stat (h, "sequence-gaps"), 0);
@@ -472,7 +403,7 @@ backlog_start (Backlog * b, const gchar * props)
   gst_object_unref (srcpad);
   b->peer = tf_test_peer_connect (tf_test_src_port (b->h));
   b->thread = g_thread_new ("camera-a", backlog_camera, b);
-  pull_frame (b->h, A_SEQ, TRUE);
+  tf_test_pull_frame (b->h, A_SEQ, TRUE);
   b->pulled = 1;
 }
 
@@ -559,10 +490,10 @@ GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
       tf_test_stat (b.h, "connections"), b.pulled);
   fail_unless_equals_int (tf_test_message_port (msg), c->local_port);
   fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
-  fail_unless (ms_since (c_before) >= TIMEOUT_MS);
-  fail_unless (ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
+  fail_unless (tf_test_ms_since (c_before) >= TIMEOUT_MS);
+  fail_unless (tf_test_ms_since (c_after) <= TIMEOUT_MS + LATE_MS,
       "the idle peer was dropped %" G_GINT64_FORMAT " ms after it connected",
-      ms_since (c_after));
+      tf_test_ms_since (c_after));
   gst_message_unref (msg);
   backlog_stop (&b);
 
@@ -570,7 +501,7 @@ GST_START_TEST (test_peers_idle_connection_times_out_under_backlog)
   fail_unless_equals_int (tf_test_peer_wait_end (c, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
   tf_test_assert_no_message (b.h, DISCONNECTED, 0);
-  fail_unless_equals_int (stat_peer_port (b.h), b.peer->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (b.h), b.peer->local_port);
 
   tf_test_peer_free (c);
   tf_test_peer_free (b.peer);
@@ -597,14 +528,14 @@ GST_START_TEST (test_peers_new_camera_replaces_under_backlog)
   cam_b = tf_test_peer_connect (tf_test_src_port (b.h));
   b_connected = g_get_monotonic_time ();
   for (i = 0; i < N_B; i++)
-    send_frame (cam_b, B_SEQ + i, i == 0);
+    tf_test_send_frame (cam_b, B_SEQ + i, i == 0);
 
   msg = backlog_wait_message (&b, DISCONNECTED, BACKLOG_WAIT_MS, &buf);
   fail_unless (msg != NULL, "B did not replace A within %u ms (accepted "
       "connections: %" G_GUINT64_FORMAT ", A's frames pulled: %u)",
       BACKLOG_WAIT_MS, tf_test_stat (b.h, "connections"), b.pulled);
-  fail_unless (ms_since (b_connected) <= LATE_MS, "B replaced A only %"
-      G_GINT64_FORMAT " ms after it connected", ms_since (b_connected));
+  fail_unless (tf_test_ms_since (b_connected) <= LATE_MS, "B replaced A only %"
+      G_GINT64_FORMAT " ms after it connected", tf_test_ms_since (b_connected));
   fail_unless_equals_int (tf_test_message_port (msg), a_port);
   fail_unless_equals_string (tf_test_message_reason (msg), "replaced");
   gst_message_unref (msg);
@@ -660,13 +591,13 @@ GST_START_TEST (test_peers_keep_standby_alive_under_backlog)
 
   /* B streams at 50 frames/s for longer than the timeout; none of its
    * frames comes out (backlog_wait_message checks that). */
-  while (ms_since (b_connected) < TIMEOUT_MS + LATE_MS) {
-    send_frame (cam_b, seq, seq == B_SEQ);
+  while (tf_test_ms_since (b_connected) < TIMEOUT_MS + LATE_MS) {
+    tf_test_send_frame (cam_b, seq, seq == B_SEQ);
     seq++;
     msg = backlog_wait_message (&b, REJECTED, FRAME_INTERVAL_MS, NULL);
     fail_unless (msg == NULL, "the streaming standby was dropped as %s after "
         "%" G_GINT64_FORMAT " ms (accepted connections: %" G_GUINT64_FORMAT
-        ")", tf_test_message_reason (msg), ms_since (b_connected),
+        ")", tf_test_message_reason (msg), tf_test_ms_since (b_connected),
         tf_test_stat (b.h, "connections"));
   }
   backlog_stop (&b);
@@ -674,7 +605,7 @@ GST_START_TEST (test_peers_keep_standby_alive_under_backlog)
   fail_unless_equals_uint64 (tf_test_stat (b.h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (b.h, "rejected"), 0);
   fail_unless_equals_uint64 (tf_test_stat (b.h, "timeouts"), 0);
-  fail_unless_equals_int (stat_peer_port (b.h), b.peer->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (b.h), b.peer->local_port);
   fail_unless_equals_int (tf_test_peer_wait_end (cam_b, QUIET_MS),
       TF_TEST_PEER_STILL_OPEN);
 
@@ -695,8 +626,8 @@ GST_START_TEST (test_peers_timeout_after_last_frame)
   GstMessage *msg;
 
   sent = g_get_monotonic_time ();
-  send_frame (cam, A_SEQ, TRUE);
-  pull_frame (h, A_SEQ, TRUE);
+  tf_test_send_frame (cam, A_SEQ, TRUE);
+  tf_test_pull_frame (h, A_SEQ, TRUE);
   pulled = g_get_monotonic_time ();
   msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
@@ -705,10 +636,10 @@ GST_START_TEST (test_peers_timeout_after_last_frame)
    * we pulled it.  So the lower bound counts from the send. */
   msg = tf_test_expect_message (h, DISCONNECTED, cam->local_port, "timeout",
       TIMEOUT_MS + WAIT_MS);
-  fail_unless (ms_since (sent) >= TIMEOUT_MS, "dropped after %"
-      G_GINT64_FORMAT " ms, before the timeout", ms_since (sent));
-  fail_unless (ms_since (pulled) <= TIMEOUT_MS + LATE_MS, "dropped %"
-      G_GINT64_FORMAT " ms after the frame", ms_since (pulled));
+  fail_unless (tf_test_ms_since (sent) >= TIMEOUT_MS, "dropped after %"
+      G_GINT64_FORMAT " ms, before the timeout", tf_test_ms_since (sent));
+  fail_unless (tf_test_ms_since (pulled) <= TIMEOUT_MS + LATE_MS, "dropped %"
+      G_GINT64_FORMAT " ms after the frame", tf_test_ms_since (pulled));
   fail_unless_equals_uint64 (tf_test_message_frames (msg), 1);
   gst_message_unref (msg);
 
@@ -716,7 +647,7 @@ GST_START_TEST (test_peers_timeout_after_last_frame)
       TF_TEST_PEER_GOT_RESET);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), 0);
-  wait_status (h, TF_STATUS_WAITING);
+  tf_test_wait_status (h, TF_STATUS_WAITING);
   tf_test_assert_no_buffer (h, QUIET_MS);
 
   tf_test_peer_free (cam);
@@ -771,10 +702,10 @@ check_slowloris (const gchar * policy)
   fail_unless (msg != NULL, "%s: the slow peer was never dropped", policy);
   fail_unless_equals_int (tf_test_message_port (msg), s->local_port);
   fail_unless_equals_string (tf_test_message_reason (msg), "timeout");
-  fail_unless (ms_since (before) >= TIMEOUT_MS, "%s: dropped after %"
-      G_GINT64_FORMAT " ms, before the timeout", policy, ms_since (before));
-  fail_unless (ms_since (after) <= TIMEOUT_MS + LATE_MS, "%s: dropped after %"
-      G_GINT64_FORMAT " ms: bytes kept it alive", policy, ms_since (after));
+  fail_unless (tf_test_ms_since (before) >= TIMEOUT_MS, "%s: dropped after %"
+      G_GINT64_FORMAT " ms, before the timeout", policy, tf_test_ms_since (before));
+  fail_unless (tf_test_ms_since (after) <= TIMEOUT_MS + LATE_MS, "%s: dropped after %"
+      G_GINT64_FORMAT " ms: bytes kept it alive", policy, tf_test_ms_since (after));
   if (current)
     fail_unless_equals_uint64 (tf_test_message_frames (msg), 0);
   gst_message_unref (msg);
@@ -793,7 +724,7 @@ check_slowloris (const gchar * policy)
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), current ? 0 : 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 0);
-  wait_status (h, TF_STATUS_WAITING);
+  tf_test_wait_status (h, TF_STATUS_WAITING);
   tf_test_assert_no_buffer (h, QUIET_MS);
 
   tf_test_peer_free (s);
@@ -852,8 +783,8 @@ GST_START_TEST (test_peers_reconnect_from_same_port)
 
   p = cam->local_port;
   for (i = 0; i < 3; i++) {
-    send_frame (cam, A_SEQ + i, i == 0);
-    pull_frame (h, A_SEQ + i, i == 0);
+    tf_test_send_frame (cam, A_SEQ + i, i == 0);
+    tf_test_pull_frame (h, A_SEQ + i, i == 0);
   }
   silent = g_get_monotonic_time ();
   msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
@@ -869,16 +800,16 @@ GST_START_TEST (test_peers_reconnect_from_same_port)
   cam = tf_test_peer_connect_from (port, p);
   fail_unless_equals_int (cam->local_port, p);
   for (i = 0; i < 3; i++) {
-    send_frame (cam, B_SEQ + i, i == 0);
-    pull_frame (h, B_SEQ + i, i == 0);
+    tf_test_send_frame (cam, B_SEQ + i, i == 0);
+    tf_test_pull_frame (h, B_SEQ + i, i == 0);
     if (i == 0)
-      fail_unless (ms_since (silent) <= TIMEOUT_MS + 2 * LATE_MS,
+      fail_unless (tf_test_ms_since (silent) <= TIMEOUT_MS + 2 * LATE_MS,
           "the camera streamed again only %" G_GINT64_FORMAT " ms after it "
-          "went silent", ms_since (silent));
+          "went silent", tf_test_ms_since (silent));
   }
   msg = tf_test_expect_message (h, CONNECTED, p, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (stat_peer_port (h), p);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), p);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 2);
   fail_unless_equals_uint64 (tf_test_stat (h, "timeouts"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 6);
@@ -1059,7 +990,7 @@ check_leave_mid_frame (guint framing, gboolean reset)
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 1);
   fail_unless_equals_uint64 (tf_test_stat (h, "bytes"), c.payload_len);
   fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), 0);
-  wait_status (h, TF_STATUS_WAITING);
+  tf_test_wait_status (h, TF_STATUS_WAITING);
 
   tf_test_src_free (h);
   mid_frame_case_clear (&c);
@@ -1104,8 +1035,8 @@ GST_START_TEST (test_peers_max_pending_drops_oldest)
   for (seq = 0; more > 0; seq++) {
     fail_unless (seq < 200, "only %u of %u idle peers were rejected",
         n_rejected, N_IDLE - MAX_PENDING);
-    send_frame (a, A_SEQ + seq, seq == 0);
-    pull_frame (h, A_SEQ + seq, seq == 0);
+    tf_test_send_frame (a, A_SEQ + seq, seq == 0);
+    tf_test_pull_frame (h, A_SEQ + seq, seq == 0);
 
     /* One after the other, so they arrive in this order. */
     if (seq == 2)
@@ -1136,7 +1067,7 @@ GST_START_TEST (test_peers_max_pending_drops_oldest)
   tf_test_assert_no_buffer (h, QUIET_MS);
   tf_test_assert_no_message (h, DISCONNECTED, 0);
   tf_test_assert_no_message (h, REJECTED, QUIET_MS);
-  fail_unless_equals_int (stat_peer_port (h), a->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), a->local_port);
   fail_unless_equals_uint64 (tf_test_stat (h, "rejected"), N_IDLE -
       MAX_PENDING);
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), N_IDLE + 1);
@@ -1185,7 +1116,7 @@ check_stop_is_prompt (GstHarness * h)
   gint64 start = g_get_monotonic_time ();
   GThread *thread = g_thread_new ("stop", stop_in_thread, &job);
 
-  while (!g_atomic_int_get (&job.done) && ms_since (start) < WAIT_MS)
+  while (!g_atomic_int_get (&job.done) && tf_test_ms_since (start) < WAIT_MS)
     g_usleep (500);
   fail_unless (g_atomic_int_get (&job.done), "going to NULL was still "
       "blocked after %u ms", WAIT_MS);
@@ -1238,8 +1169,8 @@ GST_START_TEST (test_peers_stop_with_silent_peer)
   TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
   GstMessage *msg;
 
-  send_frame (cam, A_SEQ, TRUE);
-  pull_frame (h, A_SEQ, TRUE);
+  tf_test_send_frame (cam, A_SEQ, TRUE);
+  tf_test_pull_frame (h, A_SEQ, TRUE);
   msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
@@ -1290,15 +1221,15 @@ GST_START_TEST (test_peers_restart)
   guint16 port;
   guint i;
 
-  send_frame (cam, A_SEQ, TRUE);
-  pull_frame (h, A_SEQ, TRUE);
+  tf_test_send_frame (cam, A_SEQ, TRUE);
+  tf_test_pull_frame (h, A_SEQ, TRUE);
   msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
   fail_unless_equals_int (gst_element_set_state (h->element, GST_STATE_READY),
       GST_STATE_CHANGE_SUCCESS);
   fail_unless_equals_int (tf_test_src_port (h), 0);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STOPPED);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STOPPED);
   assert_peer_closed (cam);
   tf_test_peer_free (cam);
 
@@ -1307,16 +1238,16 @@ GST_START_TEST (test_peers_restart)
   /* Port 0 again: the new listening port may differ from the old one. */
   port = tf_test_src_port (h);
   fail_unless (port != 0, "no port after the restart");
-  fail_unless_equals_int (get_status (h), TF_STATUS_WAITING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_WAITING);
 
   cam = tf_test_peer_connect (port);
   for (i = 0; i < 3; i++)
-    send_frame (cam, B_SEQ + i, i == 0);
+    tf_test_send_frame (cam, B_SEQ + i, i == 0);
   for (i = 0; i < 3; i++)
-    pull_frame (h, B_SEQ + i, i == 0);
+    tf_test_pull_frame (h, B_SEQ + i, i == 0);
   msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (get_status (h), TF_STATUS_STREAMING);
+  fail_unless_equals_int (tf_test_get_status (h), TF_STATUS_STREAMING);
   tf_test_assert_no_buffer (h, QUIET_MS);
   /* stats count since the last start, not since the element was made */
   fail_unless_equals_uint64 (tf_test_stat (h, "connections"), 1);
@@ -1345,19 +1276,19 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
   /* A streams; B connects at A's third frame and C at its fifth, and both
    * stream too, as standbys, for longer than the timeout: their frames are
    * read and discarded, and they keep them from being dropped as stale. */
-  for (seq = 0; !c || ms_since (b_arrived) < TIMEOUT_MS + LATE_MS; seq++) {
+  for (seq = 0; !c || tf_test_ms_since (b_arrived) < TIMEOUT_MS + LATE_MS; seq++) {
     fail_unless (seq < 200);
-    send_frame (a, A_SEQ + seq, seq == 0);
+    tf_test_send_frame (a, A_SEQ + seq, seq == 0);
     if (b) {
-      send_frame (b, b_seq, b_seq == B_SEQ);
+      tf_test_send_frame (b, b_seq, b_seq == B_SEQ);
       b_seq++;
     }
     if (c) {
-      send_frame (c, c_seq, c_seq == C_SEQ);
+      tf_test_send_frame (c, c_seq, c_seq == C_SEQ);
       c_seq++;
     }
     /* Only A's frames come out, in order. */
-    pull_frame (h, A_SEQ + seq, seq == 0);
+    tf_test_pull_frame (h, A_SEQ + seq, seq == 0);
     if (seq == 2) {
       b_arrived = g_get_monotonic_time ();
       b = tf_test_peer_connect (port);
@@ -1385,14 +1316,14 @@ GST_START_TEST (test_peers_keep_standby_takes_over)
   gst_message_unref (msg);
   msg = tf_test_expect_message (h, CONNECTED, b->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
-  fail_unless_equals_int (stat_peer_port (h), b->local_port);
+  fail_unless_equals_int (tf_test_stat_peer_port (h), b->local_port);
 
   for (i = 0; i < N_B; i++) {
-    send_frame (b, B_SEQ + 100 + i, FALSE);
-    send_frame (c, c_seq++, FALSE);
+    tf_test_send_frame (b, B_SEQ + 100 + i, FALSE);
+    tf_test_send_frame (c, c_seq++, FALSE);
   }
   for (i = 0; i < N_B; i++)
-    pull_frame (h, B_SEQ + 100 + i, i == 0);
+    tf_test_pull_frame (h, B_SEQ + 100 + i, i == 0);
   tf_test_assert_no_buffer (h, QUIET_MS);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), seq + N_B);

@@ -409,6 +409,84 @@ tf_test_src_free (GstHarness * h)
     gst_object_unref (bus);
 }
 
+/* ---- the element tests' common frames and waits ---- */
+
+void
+tf_test_send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps)
+{
+  guint8 *payload = tf_test_payload (seq, TF_TEST_FRAME_LEN);
+
+  tf_test_peer_send_header_frame (peer, with_caps ? TF_TEST_GRAY8_4x2 : NULL,
+      payload, TF_TEST_FRAME_LEN, seq);
+  g_free (payload);
+}
+
+void
+tf_test_pull_frame (GstHarness * h, guint32 seq, gboolean discont)
+{
+  GstBuffer *buf = tf_test_pull (h, TF_TEST_WAIT_MS);
+  guint8 *payload = tf_test_payload (seq, TF_TEST_FRAME_LEN);
+
+  fail_unless (buf != NULL, "frame %u never arrived", seq);
+  tf_test_assert_buffer_equals (buf, payload, TF_TEST_FRAME_LEN);
+  fail_unless_equals_int (!!GST_BUFFER_FLAG_IS_SET (buf,
+          GST_BUFFER_FLAG_DISCONT), discont);
+  g_free (payload);
+  gst_buffer_unref (buf);
+}
+
+gint64
+tf_test_ms_since (gint64 t)
+{
+  return (g_get_monotonic_time () - t) / 1000;
+}
+
+gint
+tf_test_stat_peer_port (GstHarness * h)
+{
+  GstStructure *s = NULL;
+  gint port = -1;
+
+  g_object_get (h->element, "stats", &s, NULL);
+  fail_unless (gst_structure_get_int (s, "peer-port", &port));
+  gst_structure_free (s);
+  return port;
+}
+
+gboolean
+tf_test_wait_stat (GstHarness * h, const gchar * field, guint64 expected,
+    guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+
+  while (tf_test_stat (h, field) != expected) {
+    if (g_get_monotonic_time () >= deadline)
+      return FALSE;
+    g_usleep (1000);
+  }
+  return TRUE;
+}
+
+gint
+tf_test_get_status (GstHarness * h)
+{
+  gint status = -1;
+
+  g_object_get (h->element, "status", &status, NULL);
+  return status;
+}
+
+void
+tf_test_wait_status (GstHarness * h, gint expected)
+{
+  gint64 deadline = g_get_monotonic_time () + TF_TEST_WAIT_MS * 1000;
+
+  while (tf_test_get_status (h) != expected
+      && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  fail_unless_equals_int (tf_test_get_status (h), expected);
+}
+
 /* ---- timing ---- */
 
 guint

@@ -95,6 +95,31 @@ void tf_test_assert_no_message (GstHarness * h, const gchar * name,
 void tf_test_assert_no_buffer (GstHarness * h, guint quiet_ms);
 
 void tf_test_src_free (GstHarness * h);
+
+/* ---- the element tests' common frames and waits ---- */
+
+/* Their camera sends 8-byte GRAY8 4x2 frames whose payload is
+ * tf_test_payload (seq, TF_TEST_FRAME_LEN), caps on the first. */
+#define TF_TEST_GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
+#define TF_TEST_FRAME_LEN 8
+#define TF_TEST_WAIT_MS 3000
+
+void tf_test_send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps);
+/* The next buffer, within TF_TEST_WAIT_MS, must be frame `seq`, DISCONT
+ * exactly when `discont`. */
+void tf_test_pull_frame (GstHarness * h, guint32 seq, gboolean discont);
+
+gint64 tf_test_ms_since (gint64 t);
+/* The stats' peer-port: who is current. */
+gint tf_test_stat_peer_port (GstHarness * h);
+/* The element updates stats and status from its own thread, just after
+ * the message that goes with them: poll, with a bound.  FALSE if the
+ * stat is not `expected` within timeout_ms. */
+gboolean tf_test_wait_stat (GstHarness * h, const gchar * field,
+    guint64 expected, guint timeout_ms);
+gint tf_test_get_status (GstHarness * h);
+/* Fails unless the status property is `expected` within TF_TEST_WAIT_MS. */
+void tf_test_wait_status (GstHarness * h, gint expected);
 void tf_test_stash_free (GQueue * q);
 
 /* ---- timing ---- */
