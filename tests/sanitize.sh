@@ -112,6 +112,10 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export G_SLICE=always-malloc
 export G_DEBUG=gc-friendly
 export TF_SANITIZE_LOGS=$logs
+# ASan and UBSan slow the code about twice: the slack of the tests' timing
+# bounds doubles with it (tf_test_scale_ms(), tests/tf-testpeer.h), never
+# the delays under them nor a lower bound.
+export TF_TEST_TIME_SCALE=${TF_TEST_TIME_SCALE:-2}
 
 # Every meson test but these:
 # - the suite bench: tf-bench replaces malloc, calloc and realloc itself to
@@ -173,6 +177,10 @@ failures=$(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS) ' "$
 if [[ -n $failures ]]; then
   echo "---- failed tests (output: $testlog):"
   echo "$failures"
+  # Why they failed: gst-check's assertion lines (file:line:F:...),
+  # and the criticals that fail a case.
+  grep -h -E ':[0-9]+:[FE]:|CRITICAL|Unexpected critical' "$testlog" 2>/dev/null |
+    head -n 20 || true
 fi
 
 if ((${#reports[@]} + in_log > 0)); then

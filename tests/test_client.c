@@ -34,7 +34,7 @@
 #include "tf-testpeer.h"
 #include "tf-framer.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS tf_test_scale_ms (3000)
 #define GRAY8_4x2 TF_TEST_GRAY8_4x2
 #define FRAME_LEN TF_TEST_FRAME_LEN
 
@@ -48,7 +48,7 @@
 #define SLACK_MS tf_test_scale_ms (30)
 #define LATE_MS tf_test_scale_ms (150)
 /* Going to NULL must take less than this, whatever the element waits on. */
-#define STOP_MS 100
+#define STOP_MS tf_test_scale_ms (100)
 /* How long to watch for something that must not happen. */
 #define QUIET_MS 50
 

@@ -35,21 +35,22 @@
 #include "tf-framer.h"
 #include "faults-netns.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS tf_test_scale_ms (3000)
 #define GRAY8_4x2 TF_TEST_GRAY8_4x2
 #define FRAME_LEN TF_TEST_FRAME_LEN
 
 #define TIMEOUT_MS 500
 #define TIMEOUT_PROP "timeout=500000000"
-/* How late a timeout may be reported on a loaded machine. */
-#define LATE_MS 250
+/* How late a timeout may be reported on a loaded machine.  It and
+ * RESUME_SLACK_MS are slack on upper bounds, scaled under memcheck. */
+#define LATE_MS tf_test_scale_ms (250)
 /* How early: the element times a frame when it completes, the test when it
  * leaves the element, a few instructions later (or, on a loaded machine,
  * after the thread was preempted in between). */
 #define EARLY_MS 50
 /* Linux retransmits an unanswered SYN after 1 s (then 3 s, 7 s...). */
 #define SYN_RETRY_MS 1000
-#define RESUME_SLACK_MS 400
+#define RESUME_SLACK_MS tf_test_scale_ms (400)
 
 #define A_SEQ 0
 #define B_SEQ 1000

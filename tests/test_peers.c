@@ -19,7 +19,7 @@
 #include "tf-testpeer.h"
 #include "tf-framer.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS tf_test_scale_ms (3000)
 #define GRAY8_4x2 TF_TEST_GRAY8_4x2
 #define FRAME_LEN TF_TEST_FRAME_LEN
 
@@ -28,8 +28,9 @@
 /* Long enough that nobody times out while a test that is not about
  * timeouts runs. */
 #define NO_TIMEOUT_PROP "timeout=5000000000"
-/* How late a timeout may be reported on a busy machine. */
-#define LATE_MS 150
+/* How late a timeout may be reported on a busy machine.  Slack on an upper
+ * bound, so it scales under memcheck (tf_test_scale_ms). */
+#define LATE_MS tf_test_scale_ms (150)
 /* A streaming camera's frame interval. */
 #define FRAME_INTERVAL_MS 20
 /* How long to watch for something that must not happen. */
@@ -346,7 +347,7 @@ typedef struct
 
 #define BACKLOG_BURST 4
 /* Far past any bound these tests assert, short enough to fail fast. */
-#define BACKLOG_WAIT_MS 1000
+#define BACKLOG_WAIT_MS tf_test_scale_ms (1000)
 
 static gpointer
 backlog_camera (gpointer data)
@@ -1085,7 +1086,7 @@ GST_END_TEST;
 
 /* ---- 7. stopping from each blocking point ---- */
 
-#define STOP_MS 100
+#define STOP_MS tf_test_scale_ms (100)
 
 typedef struct
 {

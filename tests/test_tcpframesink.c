@@ -21,9 +21,9 @@
 #include "tf-framer.h"
 #include "tf-wire.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS tf_test_scale_ms (3000)
 /* Going to NULL must take less than this, whatever the sink waits on. */
-#define STOP_MS 100
+#define STOP_MS tf_test_scale_ms (100)
 /* How late the element may act after the moment it should have, on a
  * loaded machine (the suite runs with several processes at once).  It,
  * PUSH_MS and GAP_SLACK_MS are slack on upper bounds only, so they scale

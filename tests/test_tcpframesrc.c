@@ -11,7 +11,7 @@
 #include "tf-testpeer.h"
 #include "tf-framer.h"
 
-#define WAIT_MS 3000
+#define WAIT_MS tf_test_scale_ms (3000)
 #define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
 
 static gchar *

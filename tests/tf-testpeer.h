@@ -102,7 +102,7 @@ void tf_test_src_free (GstHarness * h);
  * tf_test_payload (seq, TF_TEST_FRAME_LEN), caps on the first. */
 #define TF_TEST_GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
 #define TF_TEST_FRAME_LEN 8
-#define TF_TEST_WAIT_MS 3000
+#define TF_TEST_WAIT_MS tf_test_scale_ms (3000)
 
 void tf_test_send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps);
 /* The next buffer, within TF_TEST_WAIT_MS, must be frame `seq`, DISCONT

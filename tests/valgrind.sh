@@ -100,7 +100,9 @@ export GST_REGISTRY_UPDATE=no
 # exposes.  Each with its reason, and out again once fixed; they still run
 # natively (tests/run.sh) and under ASan (tests/sanitize.sh).
 TF_VALGRIND_SKIP=()
-export TF_TEST_TIME_SCALE=10
+# Set it beforehand to try another factor, e.g. to see how close a case
+# runs to its bounds.
+export TF_TEST_TIME_SCALE=${TF_TEST_TIME_SCALE:-10}
 
 # Without arguments: every case of the element suites but the skipped ones,
 # by name (each gst-check case is a meson test of its own).
@@ -186,6 +188,10 @@ failures=$(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS) ' "$
 if [[ -n $failures ]]; then
   echo "---- failed tests (output: $(ls "$builddir"/meson-logs/valgrind*.txt)):"
   echo "$failures"
+  # Why they failed: gst-check's assertion lines (file:line:F:...),
+  # and the criticals that fail a case.
+  grep -h -E ':[0-9]+:[FE]:|CRITICAL|Unexpected critical' "$builddir"/meson-logs/valgrind*.txt 2>/dev/null |
+    head -n 20 || true
 fi
 
 if ((bad > 0)); then
