@@ -46,6 +46,8 @@ cd "$root"
 # shellcheck source=pipelines/ensure-deps.sh disable=SC1091
 source pipelines/ensure-deps.sh
 tf_ensure_deps --check
+# shellcheck source=tests/checks-common.sh disable=SC1091
+source tests/checks-common.sh
 
 builddir=build-asan
 # gcc: its ASan runtime is a shared library the plugin links, and so can be
@@ -62,13 +64,7 @@ if [[ -f $builddir/meson-private/coredata.dat ]]; then
   # applies it.  If this fails, build.sh sets the directory up anew.
   meson configure "$builddir" "${options[@]}" >/dev/null 2>&1 || true
 fi
-pipelines/build.sh "$builddir" "${options[@]}" \
-  >"$root/$builddir-build.log" 2>&1 || {
-  cat "$root/$builddir-build.log" >&2
-  echo "sanitize: build failed" >&2
-  exit 1
-}
-rm -f "$root/$builddir-build.log"
+tf_check_build sanitize "$builddir" "${options[@]}" || exit 1
 
 logs=$root/$builddir/sanitize
 rm -rf "$logs"
@@ -83,22 +79,8 @@ if [[ ! -f $asan_rt ]]; then
   echo "sanitize: $builddir/gst-plugin/libgsttcpframe.so links no libasan" >&2
   exit 1
 fi
-mapfile -t registries < <(meson introspect "$builddir" --tests | python3 -c '
-import json, sys
-print("\n".join(sorted({t["env"]["GST_REGISTRY"] for t in json.load(sys.stdin)
-                        if "GST_REGISTRY" in t["env"]})))')
-for registry in "${registries[@]}"; do
-  rm -f "$registry"
-  mkdir -p "$(dirname "$registry")"
-  if ! LD_PRELOAD=$asan_rt ASAN_OPTIONS=detect_leaks=0 \
-    GST_PLUGIN_PATH=$root/$builddir/gst-plugin GST_REGISTRY=$registry \
-    gst-inspect-1.0 tcpframesrc >"$logs/registry.log" 2>&1; then
-    cat "$logs/registry.log" >&2
-    echo "sanitize: could not build $registry with the ASan plugin" >&2
-    exit 1
-  fi
-done
-rm -f "$logs/registry.log"
+tf_check_registries sanitize "$builddir" "$logs" \
+  LD_PRELOAD="$asan_rt" ASAN_OPTIONS=detect_leaks=0 || exit 1
 export GST_REGISTRY_UPDATE=no
 
 # halt_on_error: the first error ends the process.  fast_unwind_on_malloc=0:
@@ -148,7 +130,7 @@ status=0
 meson test -C "$builddir" --no-rebuild --logbase sanitize \
   --wrapper "$root/tests/sanitize.sh --wrap" "${selection[@]}" \
   >"$logs/meson-test.log" 2>&1 || status=$?
-summary=$(sed -n '/^Ok:/,/^Timeout:/p' "$logs/meson-test.log" | tr -s ' ' | tr '\n' ' ')
+summary=$(tf_check_summary "$logs/meson-test.log")
 
 shopt -s nullglob
 reports=("$logs"/*.[0-9]*)
@@ -173,15 +155,7 @@ if ((in_log > 0)); then
   echo "---- sanitizer reports in the tests' output ($testlog):"
   grep -E -B 3 -A 25 "$pattern" "$testlog" | head -n 400
 fi
-failures=$(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS) ' "$logs/meson-test.log" || true)
-if [[ -n $failures ]]; then
-  echo "---- failed tests (output: $testlog):"
-  echo "$failures"
-  # Why they failed: gst-check's assertion lines (file:line:F:...),
-  # and the criticals that fail a case.
-  grep -h -E ':[0-9]+:[FE]:|CRITICAL|Unexpected critical' "$testlog" 2>/dev/null |
-    head -n 20 || true
-fi
+tf_check_failed_cases "$logs/meson-test.log" "$testlog"
 
 if ((${#reports[@]} + in_log > 0)); then
   echo "sanitize: $((${#reports[@]} + in_log)) sanitizer report(s) (above, and in $logs/); tests: $summary"

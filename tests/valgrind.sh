@@ -54,15 +54,11 @@ cd "$root"
 # shellcheck source=pipelines/ensure-deps.sh disable=SC1091
 source pipelines/ensure-deps.sh
 tf_ensure_deps --check
+# shellcheck source=tests/checks-common.sh disable=SC1091
+source tests/checks-common.sh
 
 builddir=build-valgrind
-pipelines/build.sh "$builddir" -Dtests=enabled \
-  >"$root/$builddir-build.log" 2>&1 || {
-  cat "$root/$builddir-build.log" >&2
-  echo "valgrind: build failed" >&2
-  exit 1
-}
-rm -f "$root/$builddir-build.log"
+tf_check_build valgrind "$builddir" -Dtests=enabled || exit 1
 
 logs=$root/$builddir/valgrind
 rm -rf "$logs"
@@ -71,21 +67,7 @@ mkdir -p "$logs"
 # The plugin registries the tests name, built once before them (by the
 # uninstrumented gst-plugin-scanner), so no test scans plugins under
 # valgrind, or several at once.
-mapfile -t registries < <(meson introspect "$builddir" --tests | python3 -c '
-import json, sys
-print("\n".join(sorted({t["env"]["GST_REGISTRY"] for t in json.load(sys.stdin)
-                        if "GST_REGISTRY" in t["env"]})))')
-for registry in "${registries[@]}"; do
-  rm -f "$registry"
-  mkdir -p "$(dirname "$registry")"
-  if ! GST_PLUGIN_PATH=$root/$builddir/gst-plugin GST_REGISTRY=$registry \
-    gst-inspect-1.0 tcpframesrc >"$logs/registry.log" 2>&1; then
-    cat "$logs/registry.log" >&2
-    echo "valgrind: could not build $registry" >&2
-    exit 1
-  fi
-done
-rm -f "$logs/registry.log"
+tf_check_registries valgrind "$builddir" "$logs" || exit 1
 export GST_REGISTRY_UPDATE=no
 
 # Memcheck runs the code 20 to 50 times slower, which no "within N ms" holds
@@ -133,7 +115,7 @@ status=0
 meson test -C "$builddir" --no-rebuild --timeout-multiplier 2 --logbase valgrind \
   --wrapper "$root/tests/valgrind.sh --wrap" "${selection[@]}" \
   >"$logs/meson-test.log" 2>&1 || status=$?
-summary=$(sed -n '/^Ok:/,/^Timeout:/p' "$logs/meson-test.log" | tr -s ' ' | tr '\n' ' ')
+summary=$(tf_check_summary "$logs/meson-test.log")
 
 # Which reports count.  Each case's processes: the one meson started
 # (gst-check's runner), the fork that runs the case, and any fork of that
@@ -184,15 +166,7 @@ for pid in sorted(procs, key=int):
 sys.exit(min(bad, 100))
 PY
 cat "$logs/reports.txt"
-failures=$(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS) ' "$logs/meson-test.log" || true)
-if [[ -n $failures ]]; then
-  echo "---- failed tests (output: $(ls "$builddir"/meson-logs/valgrind*.txt)):"
-  echo "$failures"
-  # Why they failed: gst-check's assertion lines (file:line:F:...),
-  # and the criticals that fail a case.
-  grep -h -E ':[0-9]+:[FE]:|CRITICAL|Unexpected critical' "$builddir"/meson-logs/valgrind*.txt 2>/dev/null |
-    head -n 20 || true
-fi
+tf_check_failed_cases "$logs/meson-test.log" "$(ls "$builddir"/meson-logs/valgrind*.txt)"
 
 if ((bad > 0)); then
   echo "valgrind: memcheck errors in $bad process(es) (above, and in $logs/); tests: $summary"
