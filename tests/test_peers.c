@@ -1086,48 +1086,6 @@ GST_END_TEST;
 
 /* ---- 7. stopping from each blocking point ---- */
 
-#define STOP_MS tf_test_scale_ms (100)
-
-typedef struct
-{
-  GstElement *element;
-  GstStateChangeReturn ret;
-  gint64 took_us;
-  gint done;
-} StopJob;
-
-static gpointer
-stop_in_thread (gpointer data)
-{
-  StopJob *job = data;
-  gint64 start = g_get_monotonic_time ();
-
-  job->ret = gst_element_set_state (job->element, GST_STATE_NULL);
-  job->took_us = g_get_monotonic_time () - start;
-  g_atomic_int_set (&job->done, 1);
-  return NULL;
-}
-
-/* Goes to NULL from another thread, so that a stop that never returns
- * fails the test instead of hanging it. */
-static void
-check_stop_is_prompt (GstHarness * h)
-{
-  StopJob job = { h->element, GST_STATE_CHANGE_FAILURE, 0, 0 };
-  gint64 start = g_get_monotonic_time ();
-  GThread *thread = g_thread_new ("stop", stop_in_thread, &job);
-
-  while (!g_atomic_int_get (&job.done) && tf_test_ms_since (start) < WAIT_MS)
-    g_usleep (500);
-  fail_unless (g_atomic_int_get (&job.done), "going to NULL was still "
-      "blocked after %u ms", WAIT_MS);
-  g_thread_join (thread);
-
-  fail_unless_equals_int (job.ret, GST_STATE_CHANGE_SUCCESS);
-  fail_unless (job.took_us < STOP_MS * 1000, "going to NULL took %"
-      G_GINT64_FORMAT " ms", job.took_us / 1000);
-}
-
 static void
 assert_peer_closed (TfTestPeer * peer)
 {
@@ -1156,7 +1114,7 @@ GST_START_TEST (test_peers_stop_while_waiting)
   }
   fail_unless (started, "the streaming thread never started");
 
-  check_stop_is_prompt (h);
+  tf_test_stop_promptly (h->element);
   fail_unless_equals_int (tf_test_src_port (h), 0);
   tf_test_src_free (h);
 }
@@ -1175,7 +1133,7 @@ GST_START_TEST (test_peers_stop_with_silent_peer)
   msg = tf_test_expect_message (h, CONNECTED, cam->local_port, NULL, WAIT_MS);
   gst_message_unref (msg);
 
-  check_stop_is_prompt (h);
+  tf_test_stop_promptly (h->element);
   assert_peer_closed (cam);
 
   tf_test_peer_free (cam);
@@ -1202,7 +1160,7 @@ GST_START_TEST (test_peers_stop_mid_frame)
   wait_element_read_all (h, cam);
   fail_unless (gst_harness_try_pull (h) == NULL);
 
-  check_stop_is_prompt (h);
+  tf_test_stop_promptly (h->element);
   assert_peer_closed (cam);
 
   g_free (half);

@@ -441,6 +441,45 @@ tf_test_ms_since (gint64 t)
   return (g_get_monotonic_time () - t) / 1000;
 }
 
+typedef struct
+{
+  GstElement *element;
+  GstStateChangeReturn ret;
+  gint64 took_us;
+  gint done;
+} StopJob;
+
+static gpointer
+stop_in_thread (gpointer data)
+{
+  StopJob *job = data;
+  gint64 start = g_get_monotonic_time ();
+
+  job->ret = gst_element_set_state (job->element, GST_STATE_NULL);
+  job->took_us = g_get_monotonic_time () - start;
+  g_atomic_int_set (&job->done, 1);
+  return NULL;
+}
+
+void
+tf_test_stop_promptly (GstElement * element)
+{
+  StopJob job = { element, GST_STATE_CHANGE_FAILURE, 0, 0 };
+  gint64 start = g_get_monotonic_time ();
+  GThread *thread = g_thread_new ("stop", stop_in_thread, &job);
+
+  while (!g_atomic_int_get (&job.done)
+      && tf_test_ms_since (start) < TF_TEST_WAIT_MS)
+    g_usleep (500);
+  fail_unless (g_atomic_int_get (&job.done), "going to NULL was still "
+      "blocked after %u ms", TF_TEST_WAIT_MS);
+  g_thread_join (thread);
+
+  fail_unless_equals_int (job.ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless (job.took_us < TF_TEST_STOP_MS * 1000, "going to NULL took %"
+      G_GINT64_FORMAT " ms", job.took_us / 1000);
+}
+
 gint
 tf_test_stat_peer_port (GstHarness * h)
 {

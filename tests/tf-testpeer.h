@@ -122,6 +122,13 @@ gint tf_test_get_status (GstHarness * h);
 void tf_test_wait_status (GstHarness * h, gint expected);
 void tf_test_stash_free (GQueue * q);
 
+/* Going to NULL must take less than this, whatever the element waits on. */
+#define TF_TEST_STOP_MS tf_test_scale_ms (100)
+/* Takes the element to NULL from another thread, so that a stop that never
+ * returns fails the test instead of hanging it: the change must succeed
+ * within TF_TEST_STOP_MS. */
+void tf_test_stop_promptly (GstElement * element);
+
 /* ---- timing ---- */
 
 /* `ms` times TF_TEST_TIME_SCALE (a whole number, default 1).  For the
