@@ -77,22 +77,6 @@ backoff_bound_ms (gint64 r, gint64 m, guint k)
   return MIN (b, m);
 }
 
-static gint
-message_int (GstMessage * msg, const gchar * field)
-{
-  gint v = -1;
-
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), field,
-          &v), "message has no int %s", field);
-  return v;
-}
-
-static const gchar *
-message_string (GstMessage * msg, const gchar * field)
-{
-  return gst_structure_get_string (gst_message_get_structure (msg), field);
-}
-
 static guint64
 message_frames (GstMessage * msg)
 {
@@ -113,10 +97,10 @@ expect_message (GstHarness * h, const gchar * name, const gchar * address,
 
   fail_unless (msg != NULL, "no %s message for %s port %u within %u ms", name,
       address, port, timeout_ms);
-  fail_unless_equals_string (message_string (msg, "address"), address);
-  fail_unless_equals_int (message_int (msg, "port"), port);
+  fail_unless_equals_string (tf_test_message_string (msg, "address"), address);
+  fail_unless_equals_int (tf_test_message_int (msg, "port"), port);
   if (reason)
-    fail_unless_equals_string (message_string (msg, "reason"), reason);
+    fail_unless_equals_string (tf_test_message_string (msg, "reason"), reason);
   return msg;
 }
 
@@ -186,8 +170,6 @@ client_new (const gchar * host, guint16 port, const gchar * props)
 {
   GstHarness *h = gst_harness_new_with_padnames ("tcpframesrc", NULL, "src");
   GstBus *bus = gst_bus_new ();
-  gchar **tokens;
-  guint i;
 
   gst_bus_set_sync_handler (bus, stamp_message, NULL, NULL);
   gst_element_set_bus (h->element, bus);
@@ -196,17 +178,7 @@ client_new (const gchar * host, guint16 port, const gchar * props)
 
   gst_util_set_object_arg (G_OBJECT (h->element), "mode", "client");
   g_object_set (h->element, "host", host, "port", (gint) port, NULL);
-  tokens = g_strsplit (props ? props : "", " ", -1);
-  for (i = 0; tokens[i]; i++) {
-    gchar **kv;
-    if (!*tokens[i])
-      continue;
-    kv = g_strsplit (tokens[i], "=", 2);
-    fail_unless (kv[1] != NULL, "bad property token '%s'", tokens[i]);
-    gst_util_set_object_arg (G_OBJECT (h->element), kv[0], kv[1]);
-    g_strfreev (kv);
-  }
-  g_strfreev (tokens);
+  tf_test_set_props (h->element, props);
 
   gst_harness_play (h);
   return h;
@@ -1003,9 +975,9 @@ GST_START_TEST (test_client_protocol_error_reconnects)
 
   msg = expect_message (h, DISCONNECTED, "127.0.0.1", cam->port,
       "protocol-error", WAIT_MS);
-  fail_unless (message_string (msg, "error") != NULL, "no error field");
-  fail_unless (strstr (message_string (msg, "error"), "magic") != NULL,
-      "error field: %s", message_string (msg, "error"));
+  fail_unless (tf_test_message_string (msg, "error") != NULL, "no error field");
+  fail_unless (strstr (tf_test_message_string (msg, "error"), "magic") != NULL,
+      "error field: %s", tf_test_message_string (msg, "error"));
   fail_unless_equals_uint64 (message_frames (msg), 0);
   gst_message_unref (msg);
 

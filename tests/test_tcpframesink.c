@@ -60,24 +60,6 @@ now_ms (void)
   return g_get_monotonic_time () / 1000;
 }
 
-static void
-set_props (GstElement * element, const gchar * props)
-{
-  gchar **tokens = g_strsplit (props ? props : "", " ", -1);
-  guint i;
-
-  for (i = 0; tokens[i]; i++) {
-    gchar **kv;
-    if (!*tokens[i])
-      continue;
-    kv = g_strsplit (tokens[i], "=", 2);
-    fail_unless (kv[1] != NULL, "bad property token '%s'", tokens[i]);
-    gst_util_set_object_arg (G_OBJECT (element), kv[0], kv[1]);
-    g_strfreev (kv);
-  }
-  g_strfreev (tokens);
-}
-
 /* tcpframesink under a harness, with a bus, sending to 127.0.0.1:port
  * (props may override).  The bus is attached before the harness starts
  * the element, so no early message is lost. */
@@ -92,7 +74,7 @@ sink_new (guint16 port, const gchar * props, const gchar * caps)
   gst_element_set_bus (sink, bus);
   gst_object_unref (bus);
   g_object_set (sink, "host", "127.0.0.1", "port", (gint) port, NULL);
-  set_props (sink, props);
+  tf_test_set_props (sink, props);
   h = gst_harness_new_with_element (sink, "sink", NULL);
   gst_object_unref (sink);
   if (caps)
@@ -226,22 +208,6 @@ expect_stat (GstHarness * h, const gchar * field, guint64 expected)
   while (tf_test_stat (h, field) != expected && now_ms () < deadline)
     g_usleep (1000);
   fail_unless_equals_uint64 (tf_test_stat (h, field), expected);
-}
-
-static const gchar *
-msg_string (GstMessage * msg, const gchar * field)
-{
-  return gst_structure_get_string (gst_message_get_structure (msg), field);
-}
-
-static gint
-msg_int (GstMessage * msg, const gchar * field)
-{
-  gint v = -1;
-
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), field,
-          &v), "message has no int %s", field);
-  return v;
 }
 
 static GstCaps *
@@ -780,8 +746,8 @@ GST_START_TEST (test_sink_header_round_trip)
   /* The receiver sees the sink connect from an ephemeral port. */
   msg = tf_test_wait_message (src, "tcpframesrc-connected", WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless (msg_int (msg, "port") > 0);
-  fail_unless (msg_int (msg, "port") != tf_test_src_port (src));
+  fail_unless (tf_test_message_int (msg, "port") > 0);
+  fail_unless (tf_test_message_int (msg, "port") != tf_test_src_port (src));
   gst_message_unref (msg);
 
   gst_caps_unref (ref);
@@ -925,7 +891,7 @@ GST_START_TEST (test_sink_ipv6_loopback)
   sink = sink_new (tf_test_src_port (src), "host=[::1]", GRAY8_4x2);
   msg = sink_wait (sink, CONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_string (msg_string (msg, "address"), "::1");
+  fail_unless_equals_string (tf_test_message_string (msg, "address"), "::1");
   gst_message_unref (msg);
   gst_buffer_unref (round_trip (sink, src, 0, 8, TF_TIMESTAMP_NONE));
 
@@ -956,8 +922,9 @@ GST_START_TEST (test_sink_server_mode_and_replacement)
   a = tf_test_peer_connect (port);
   msg = sink_wait (sink, CONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_string (msg_string (msg, "address"), "127.0.0.1");
-  fail_unless_equals_int (msg_int (msg, "port"), a->local_port);
+  fail_unless_equals_string (tf_test_message_string (msg, "address"),
+      "127.0.0.1");
+  fail_unless_equals_int (tf_test_message_int (msg, "port"), a->local_port);
   gst_message_unref (msg);
 
   /* Byte for byte what the README specifies: caps on the first frame of a
@@ -972,12 +939,13 @@ GST_START_TEST (test_sink_server_mode_and_replacement)
   b = tf_test_peer_connect (port);
   msg = sink_wait (sink, DISCONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_string (msg_string (msg, "reason"), "replaced");
-  fail_unless_equals_int (msg_int (msg, "port"), a->local_port);
+  fail_unless_equals_string (tf_test_message_string (msg, "reason"),
+      "replaced");
+  fail_unless_equals_int (tf_test_message_int (msg, "port"), a->local_port);
   gst_message_unref (msg);
   msg = sink_wait (sink, CONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_int (msg_int (msg, "port"), b->local_port);
+  fail_unless_equals_int (tf_test_message_int (msg, "port"), b->local_port);
   gst_message_unref (msg);
   fail_unless_equals_int (tf_test_peer_wait_end (a, WAIT_MS),
       TF_TEST_PEER_GOT_RESET);
@@ -994,7 +962,7 @@ GST_START_TEST (test_sink_server_mode_and_replacement)
   tf_test_peer_close (b);
   msg = sink_wait (sink, DISCONNECTED, WAIT_MS);
   fail_unless (msg != NULL);
-  fail_unless_equals_string (msg_string (msg, "reason"), "closed");
+  fail_unless_equals_string (tf_test_message_string (msg, "reason"), "closed");
   gst_message_unref (msg);
 
   tf_test_peer_free (a);
@@ -1079,9 +1047,9 @@ GST_START_TEST (test_sink_live_upstream_flows_while_receiver_vanishes)
   tf_test_src_free (src);
   msg = wait_message (pipeline, GST_MESSAGE_ELEMENT, DISCONNECTED, WAIT_MS);
   fail_unless (msg != NULL, "the loss of the receiver went unnoticed");
-  fail_unless (g_str_equal (msg_string (msg, "reason"), "reset")
-      || g_str_equal (msg_string (msg, "reason"), "closed"),
-      "reason %s", msg_string (msg, "reason"));
+  fail_unless (g_str_equal (tf_test_message_string (msg, "reason"), "reset")
+      || g_str_equal (tf_test_message_string (msg, "reason"), "closed"),
+      "reason %s", tf_test_message_string (msg, "reason"));
   gst_message_unref (msg);
 
   /* Upstream keeps going at the live rate; frames are dropped, not
@@ -1149,8 +1117,9 @@ GST_START_TEST (test_sink_send_timeout_drops_stalled_receiver)
   fail_unless (connected != NULL);
   gone = wait_message (pipeline, GST_MESSAGE_ELEMENT, DISCONNECTED, WAIT_MS);
   fail_unless (gone != NULL, "a stalled receiver was never dropped");
-  fail_unless_equals_string (msg_string (gone, "reason"), "send-timeout");
-  err = msg_string (gone, "error");
+  fail_unless_equals_string (tf_test_message_string (gone, "reason"),
+      "send-timeout");
+  err = tf_test_message_string (gone, "error");
   fail_unless (err && strstr (err, "send-timeout"), "error: %s", err);
 
   /* Measured between the posts.  The kernel's buffers take a few frames

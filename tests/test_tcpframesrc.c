@@ -14,23 +14,6 @@
 #define WAIT_MS tf_test_scale_ms (3000)
 #define GRAY8_4x2 "video/x-raw,format=GRAY8,width=4,height=2,framerate=25/1"
 
-static gchar *
-message_string (GstMessage * msg, const gchar * field)
-{
-  const gchar *v = gst_structure_get_string (gst_message_get_structure (msg),
-      field);
-  return g_strdup (v);
-}
-
-static gint
-message_int (GstMessage * msg, const gchar * field)
-{
-  gint v = -1;
-  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), field,
-          &v), "message has no int %s", field);
-  return v;
-}
-
 GST_START_TEST (test_src_header_frames_byte_exact)
 {
   GstHarness *h = tf_test_src_new (NULL);
@@ -72,12 +55,9 @@ GST_START_TEST (test_src_header_frames_byte_exact)
 
   msg = tf_test_wait_message (h, "tcpframesrc-connected", WAIT_MS);
   fail_unless (msg != NULL);
-  {
-    gchar *addr = message_string (msg, "address");
-    fail_unless_equals_string (addr, "127.0.0.1");
-    fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
-    g_free (addr);
-  }
+  fail_unless_equals_string (tf_test_message_string (msg, "address"),
+      "127.0.0.1");
+  fail_unless_equals_int (tf_test_message_int (msg, "port"), cam->local_port);
   gst_message_unref (msg);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 5);
@@ -99,13 +79,12 @@ GST_START_TEST (test_src_header_frames_byte_exact)
   msg = tf_test_wait_message (h, "tcpframesrc-disconnected", WAIT_MS);
   fail_unless (msg != NULL);
   {
-    gchar *reason = message_string (msg, "reason");
     guint64 frames = 0;
-    fail_unless_equals_string (reason, "closed");
+    fail_unless_equals_string (tf_test_message_string (msg, "reason"),
+        "closed");
     fail_unless (gst_structure_get_uint64 (gst_message_get_structure (msg),
             "frames", &frames));
     fail_unless_equals_uint64 (frames, 5);
-    g_free (reason);
   }
   gst_message_unref (msg);
 
@@ -848,13 +827,10 @@ GST_START_TEST (test_src_allow_list)
   /* A stranger is reset at once, before it can send anything useful. */
   msg = tf_test_wait_message (h, "tcpframesrc-rejected", WAIT_MS);
   fail_unless (msg != NULL, "a peer outside the allow list was not rejected");
-  {
-    gchar *reason = message_string (msg, "reason");
-    fail_unless_equals_string (reason, "not-allowed");
-    if (cam)
-      fail_unless_equals_int (message_int (msg, "port"), cam->local_port);
-    g_free (reason);
-  }
+  fail_unless_equals_string (tf_test_message_string (msg, "reason"),
+      "not-allowed");
+  if (cam)
+    fail_unless_equals_int (tf_test_message_int (msg, "port"), cam->local_port);
   gst_message_unref (msg);
   if (cam)
     fail_unless_equals_int (tf_test_peer_wait_end (cam, WAIT_MS),

@@ -231,13 +231,45 @@ tf_test_element_fd (guint16 src_port, TfTestPeer * peer)
 }
 
 
+void
+tf_test_set_props (GstElement * element, const gchar * props)
+{
+  gchar **tokens = g_strsplit (props ? props : "", " ", -1);
+  guint i;
+
+  for (i = 0; tokens[i]; i++) {
+    gchar **kv;
+    if (!*tokens[i])
+      continue;
+    kv = g_strsplit (tokens[i], "=", 2);
+    fail_unless (kv[1] != NULL, "bad property token '%s'", tokens[i]);
+    gst_util_set_object_arg (G_OBJECT (element), kv[0], kv[1]);
+    g_strfreev (kv);
+  }
+  g_strfreev (tokens);
+}
+
+const gchar *
+tf_test_message_string (GstMessage * msg, const gchar * field)
+{
+  return gst_structure_get_string (gst_message_get_structure (msg), field);
+}
+
+gint
+tf_test_message_int (GstMessage * msg, const gchar * field)
+{
+  gint v = -1;
+
+  fail_unless (gst_structure_get_int (gst_message_get_structure (msg), field,
+          &v), "message has no int %s", field);
+  return v;
+}
+
 GstHarness *
 tf_test_src_new (const gchar * props)
 {
   GstHarness *h = gst_harness_new_with_padnames ("tcpframesrc", NULL, "src");
   GstBus *bus = gst_bus_new ();
-  gchar **tokens;
-  guint i;
 
   gst_element_set_bus (h->element, bus);
   gst_object_unref (bus);
@@ -245,17 +277,7 @@ tf_test_src_new (const gchar * props)
   gst_harness_use_systemclock (h);
 
   g_object_set (h->element, "host", "127.0.0.1", "port", 0, NULL);
-  tokens = g_strsplit (props ? props : "", " ", -1);
-  for (i = 0; tokens[i]; i++) {
-    gchar **kv;
-    if (!*tokens[i])
-      continue;
-    kv = g_strsplit (tokens[i], "=", 2);
-    fail_unless (kv[1] != NULL, "bad property token '%s'", tokens[i]);
-    gst_util_set_object_arg (G_OBJECT (h->element), kv[0], kv[1]);
-    g_strfreev (kv);
-  }
-  g_strfreev (tokens);
+  tf_test_set_props (h->element, props);
 
   gst_harness_play (h);
   fail_unless (tf_test_src_port (h) != 0, "tcpframesrc did not bind a port");

@@ -122,6 +122,13 @@ gint tf_test_get_status (GstHarness * h);
 void tf_test_wait_status (GstHarness * h, gint expected);
 void tf_test_stash_free (GQueue * q);
 
+/* Sets "name=value name=value ..." as gst-launch would (enums by nick). */
+void tf_test_set_props (GstElement * element, const gchar * props);
+/* A field of an element message's structure: the string (NULL if none),
+ * and the int (the test fails if there is none). */
+const gchar *tf_test_message_string (GstMessage * msg, const gchar * field);
+gint tf_test_message_int (GstMessage * msg, const gchar * field);
+
 /* Going to NULL must take less than this, whatever the element waits on. */
 #define TF_TEST_STOP_MS tf_test_scale_ms (100)
 /* Takes the element to NULL from another thread, so that a stop that never
