@@ -374,32 +374,6 @@ GST_END_TEST;
 
 /* ---- 2. reboot onto the same source port ---- */
 
-/* Some cameras always connect from the same source port.  Taken below the
- * ephemeral range, so no other socket is handed it while the camera is
- * away. */
-static TfTestPeer *
-connect_from_fixed_port (guint16 port)
-{
-  gchar *range = NULL;
-  guint lo = 32768, attempt;
-
-  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range,
-          NULL, NULL))
-    lo = (guint) g_ascii_strtoull (range, NULL, 10);
-  g_free (range);
-  fail_unless (lo > 2048, "no room below the ephemeral port range");
-
-  for (attempt = 0; attempt < 20; attempt++) {
-    guint16 p = g_random_int_range (MAX (1024, (gint) lo - 8192), lo);
-    TfTestPeer *peer = tf_test_peer_try_connect_from (port, p);
-
-    if (peer)
-      return peer;
-  }
-  fail ("no free source port below %u", lo);
-  return NULL;
-}
-
 /* The camera streams from port P, loses power (its TCP state vanishes,
  * its RST is lost), boots and reconnects from P at once, while the
  * element still holds the old connection from P, ESTABLISHED.
@@ -431,7 +405,7 @@ check_reboot_same_port (gboolean rst_lost)
   h = tf_test_src_new (TIMEOUT_PROP);
   w = watch_new (h, 0);
   port = tf_test_src_port (h);
-  cam = connect_from_fixed_port (port);
+  cam = tf_test_peer_connect_from_fixed_port (port);
   p = cam->local_port;
   watch = watch_table (port, p);
   if (rst_lost)

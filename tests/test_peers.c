@@ -745,39 +745,11 @@ GST_END_TEST;
 
 /* ---- 4. a camera reconnects from its old source port ---- */
 
-/* Connects from a fixed source port, as some cameras do.  It is taken
- * below the kernel's ephemeral range: a port from that range could be
- * handed to another socket (a parallel test's) while the camera is away,
- * and the reconnect would then fail for a reason that is not the
- * element's. */
-static TfTestPeer *
-connect_from_fixed_port (guint16 port)
-{
-  gchar *range = NULL;
-  guint lo = 32768, attempt;
-
-  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range,
-          NULL, NULL))
-    lo = (guint) g_ascii_strtoull (range, NULL, 10);
-  g_free (range);
-  fail_unless (lo > 2048, "no room below the ephemeral port range");
-
-  for (attempt = 0; attempt < 20; attempt++) {
-    guint16 p = g_random_int_range (MAX (1024, (gint) lo - 8192), lo);
-    TfTestPeer *peer = tf_test_peer_try_connect_from (port, p);
-
-    if (peer)
-      return peer;
-  }
-  fail ("no free source port below %u", lo);
-  return NULL;
-}
-
 GST_START_TEST (test_peers_reconnect_from_same_port)
 {
   GstHarness *h = tf_test_src_new (TIMEOUT_PROP);
   guint16 port = tf_test_src_port (h), p;
-  TfTestPeer *cam = connect_from_fixed_port (port);
+  TfTestPeer *cam = tf_test_peer_connect_from_fixed_port (port);
   gint64 silent;
   GstMessage *msg;
   guint i;

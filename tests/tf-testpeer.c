@@ -231,6 +231,29 @@ tf_test_element_fd (guint16 src_port, TfTestPeer * peer)
 }
 
 
+TfTestPeer *
+tf_test_peer_connect_from_fixed_port (guint16 port)
+{
+  gchar *range = NULL;
+  guint lo = 32768, attempt;
+
+  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range,
+          NULL, NULL))
+    lo = (guint) g_ascii_strtoull (range, NULL, 10);
+  g_free (range);
+  fail_unless (lo > 2048, "no room below the ephemeral port range");
+
+  for (attempt = 0; attempt < 20; attempt++) {
+    guint16 p = g_random_int_range (MAX (1024, (gint) lo - 8192), lo);
+    TfTestPeer *peer = tf_test_peer_try_connect_from (port, p);
+
+    if (peer)
+      return peer;
+  }
+  fail ("no free source port below %u", lo);
+  return NULL;
+}
+
 void
 tf_test_set_props (GstElement * element, const gchar * props)
 {

@@ -28,6 +28,11 @@ typedef enum {
  * local port (0 = ephemeral).  Fails the test on error. */
 TfTestPeer *tf_test_peer_connect (guint16 port);
 TfTestPeer *tf_test_peer_connect_from (guint16 port, guint16 local_port);
+/* As some cameras do: from one fixed source port, taken below the
+ * kernel's ephemeral range, so that no other socket (a parallel test's) is
+ * handed it while the camera is away and its reconnect cannot fail for a
+ * reason that is not the element's. */
+TfTestPeer *tf_test_peer_connect_from_fixed_port (guint16 port);
 /* Like connect_from, but returns NULL instead of failing when the connect
  * is refused or the local port is busy. */
 TfTestPeer *tf_test_peer_try_connect_from (guint16 port, guint16 local_port);
