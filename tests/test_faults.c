@@ -1205,26 +1205,6 @@ GST_START_TEST (test_faults_garbage_random_length)
 
 GST_END_TEST;
 
-/* A small JPEG with a real marker structure. */
-static GByteArray *
-jpeg_bytes (guint32 sequence)
-{
-  static const guint8 head[] = { 0xff, 0xd8, 0xff, 0xe1, 0x00, 0x06, 'E', 'x',
-    'i', 'f', 0xff, 0xda, 0x00, 0x02
-  };
-  static const guint8 eoi[] = { 0xff, 0xd9 };
-  GByteArray *a = g_byte_array_new ();
-  guint8 entropy[32];
-  guint i;
-
-  g_byte_array_append (a, head, sizeof (head));
-  for (i = 0; i < sizeof (entropy); i++)
-    entropy[i] = (guint8) ((i * 13 + sequence) & 0x7f);
-  g_byte_array_append (a, entropy, sizeof (entropy));
-  g_byte_array_append (a, eoi, sizeof (eoi));
-  return a;
-}
-
 /* jpeg: an SOI followed by seeded random bytes is a broken image; random
  * bytes outside an image are skipped, as between images, and the camera
  * that sent them streams its next JPEG. */
@@ -1233,7 +1213,8 @@ GST_START_TEST (test_faults_garbage_random_jpeg)
   GstHarness *h = tf_test_src_new ("framing=jpeg");
   Watch *w = watch_new (h, 0);
   TfTestPeer *cam;
-  GByteArray *jpeg;
+  guint8 *jpeg;
+  gsize jpeg_len;
   GstBuffer *buf;
   GstMessage *msg;
   guint16 cam_port;
@@ -1262,11 +1243,11 @@ GST_START_TEST (test_faults_garbage_random_jpeg)
   for (i = 0; i + 1 < 4096; i++)
     if (junk[i] == 0xff && junk[i + 1] == 0xd8)
       junk[i + 1] = 0;
-  jpeg = jpeg_bytes (7);
+  jpeg = tf_test_jpeg (7, &jpeg_len);
   tf_test_peer_send (cam, junk, 4096);
-  tf_test_peer_send (cam, jpeg->data, jpeg->len);
+  tf_test_peer_send (cam, jpeg, jpeg_len);
   buf = tf_test_pull (h, WAIT_MS);
-  tf_test_assert_buffer_equals (buf, jpeg->data, jpeg->len);
+  tf_test_assert_buffer_equals (buf, jpeg, jpeg_len);
   gst_buffer_unref (buf);
   fail_unless_equals_uint64 (tf_test_stat (h, "skipped-bytes"), 4096);
   cam_port = cam->local_port;
@@ -1275,12 +1256,12 @@ GST_START_TEST (test_faults_garbage_random_jpeg)
   tf_test_peer_close (cam);
   msg = tf_test_expect_message (h, DISCONNECTED, cam_port, "closed", WAIT_MS);
   gst_message_unref (msg);
-  g_byte_array_unref (jpeg);
+  g_free (jpeg);
   g_free (junk);
 
-  jpeg = jpeg_bytes (8);
-  good_camera_streams (h, jpeg->data, jpeg->len, jpeg->data, jpeg->len);
-  g_byte_array_unref (jpeg);
+  jpeg = tf_test_jpeg (8, &jpeg_len);
+  good_camera_streams (h, jpeg, jpeg_len, jpeg, jpeg_len);
+  g_free (jpeg);
 
   fail_unless_equals_uint64 (tf_test_stat (h, "protocol-errors"), N_SEEDS);
   fail_unless_equals_uint64 (tf_test_stat (h, "frames"), 2);

@@ -795,30 +795,6 @@ GST_END_TEST;
 
 /* ---- 5. a peer leaving mid-frame ---- */
 
-/* A minimal image with a real marker structure: SOI, an APP1 segment, SOS,
- * entropy data with stuffing and a restart marker, EOI. */
-static guint8 *
-make_jpeg (guint8 tag, gsize * len)
-{
-  static const guint8 head[] = {
-    0xff, 0xd8,
-    0xff, 0xe1, 0x00, 0x06, 'E', 'x', 'i', 'f',
-    0xff, 0xda, 0x00, 0x04, 0x01, 0x00,
-  };
-  static const guint8 tail[] = { 0xff, 0x00, 0x12, 0xff, 0xd0, 0x34, 0xff,
-    0xd9
-  };
-  guint8 *img = g_malloc (sizeof (head) + 3 + sizeof (tail));
-
-  memcpy (img, head, sizeof (head));
-  img[sizeof (head)] = tag;
-  img[sizeof (head) + 1] = 0x55;
-  img[sizeof (head) + 2] = tag ^ 0xaa;
-  memcpy (img + sizeof (head) + 3, tail, sizeof (tail));
-  *len = sizeof (head) + 3 + sizeof (tail);
-  return img;
-}
-
 #define BIG_LENGTH_FRAME (1024 * 1024)
 
 typedef struct
@@ -888,10 +864,10 @@ mid_frame_case_init (MidFrameCase * c, guint framing)
     case 3:{
       gsize len;
       c->props = "framing=jpeg";
-      c->payload = make_jpeg (1, &c->payload_len);
+      c->payload = tf_test_jpeg (1, &c->payload_len);
       g_byte_array_append (c->whole, c->payload, c->payload_len);
       /* A second image cut inside its entropy-coded data. */
-      next = make_jpeg (2, &len);
+      next = tf_test_jpeg (2, &len);
       g_byte_array_append (c->partial, next, len - 5);
       g_free (next);
       break;

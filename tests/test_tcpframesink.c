@@ -824,22 +824,6 @@ GST_START_TEST (test_sink_length_formats)
 
 GST_END_TEST;
 
-/* A small image with real marker structure: SOI, an APP1 segment holding
- * a thumbnail's FFD8 FFD9, SOS, entropy-coded bytes with a stuffed FF and
- * a restart marker, EOI. */
-static GBytes *
-synthetic_jpeg (guint8 tag)
-{
-  const guint8 image[] = {
-    0xff, 0xd8,
-    0xff, 0xe1, 0x00, 0x08, 'E', 'x', 0xff, 0xd8, 0xff, 0xd9,
-    0xff, 0xda, 0x00, 0x03, tag,
-    0x11, tag, 0xff, 0x00, 0x22, 0xff, 0xd1, (guint8) (tag ^ 0x5a),
-    0xff, 0xd9,
-  };
-  return g_bytes_new (image, sizeof (image));
-}
-
 GST_START_TEST (test_sink_jpeg_round_trip)
 {
   GstHarness *src = tf_test_src_new ("framing=jpeg");
@@ -847,9 +831,9 @@ GST_START_TEST (test_sink_jpeg_round_trip)
   guint8 tag;
 
   for (tag = 1; tag <= 3; tag++) {
-    GBytes *img = synthetic_jpeg (tag);
     gsize len;
-    const guint8 *data = g_bytes_get_data (img, &len);
+    guint8 *data = tf_test_jpeg (tag, &len);
+    GBytes *img = g_bytes_new_take (data, len);
     GstBuffer *out;
 
     push_quick (sink, gst_buffer_new_wrapped_bytes (img), GST_FLOW_OK);

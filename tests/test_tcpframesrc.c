@@ -421,37 +421,13 @@ GST_START_TEST (test_src_length_formats)
 
 GST_END_TEST;
 
-/* A minimal image with a real marker structure: SOI, an APP1 segment that
- * hides a thumbnail's FFD8..FFD9, a DQT segment containing FF D9, SOS,
- * entropy data with stuffing and a restart marker, EOI. */
-static guint8 *
-make_jpeg (guint8 tag, gsize * len)
-{
-  static const guint8 head[] = {
-    0xff, 0xd8,
-    0xff, 0xe1, 0x00, 0x0a, 'E', 'x', 'i', 'f', 0xff, 0xd8, 0xff, 0xd9,
-    0xff, 0xdb, 0x00, 0x06, 0x00, 0xff, 0xd9, 0x10,
-    0xff, 0xda, 0x00, 0x04, 0x01, 0x00,
-  };
-  static const guint8 tail[] = { 0xff, 0x00, 0x12, 0xff, 0xd0, 0x34, 0xff, 0xd9 };
-  guint8 *img = g_malloc (sizeof (head) + 3 + sizeof (tail));
-
-  memcpy (img, head, sizeof (head));
-  img[sizeof (head)] = tag;
-  img[sizeof (head) + 1] = 0x55;
-  img[sizeof (head) + 2] = tag ^ 0xaa;
-  memcpy (img + sizeof (head) + 3, tail, sizeof (tail));
-  *len = sizeof (head) + 3 + sizeof (tail);
-  return img;
-}
-
 GST_START_TEST (test_src_jpeg_images_and_garbage)
 {
   GstHarness *h = tf_test_src_new ("framing=jpeg");
   TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
   static const guint8 garbage[] = { 0x00, 0x11, 0xff, 0x22, 0xd9 };
   gsize len1, len2;
-  guint8 *img1 = make_jpeg (1, &len1), *img2 = make_jpeg (2, &len2);
+  guint8 *img1 = tf_test_jpeg (1, &len1), *img2 = tf_test_jpeg (2, &len2);
   GstBuffer *buf;
   GstCaps *caps;
 
@@ -497,7 +473,7 @@ GST_START_TEST (test_src_jpeg_buffered_image_with_slow_consumer)
   GstHarness *h = tf_test_src_new ("framing=jpeg");
   TfTestPeer *cam = tf_test_peer_connect (tf_test_src_port (h));
   gsize len1, len2;
-  guint8 *img1 = make_jpeg (1, &len1), *img2 = make_jpeg (2, &len2);
+  guint8 *img1 = tf_test_jpeg (1, &len1), *img2 = tf_test_jpeg (2, &len2);
   guint8 *both = g_malloc (len1 + len2);
   GstBuffer *buf;
 

@@ -254,6 +254,29 @@ tf_test_peer_connect_from_fixed_port (guint16 port)
   return NULL;
 }
 
+guint8 *
+tf_test_jpeg (guint8 tag, gsize * len)
+{
+  static const guint8 head[] = {
+    0xff, 0xd8,
+    0xff, 0xe1, 0x00, 0x0a, 'E', 'x', 'i', 'f', 0xff, 0xd8, 0xff, 0xd9,
+    0xff, 0xdb, 0x00, 0x06, 0x00, 0xff, 0xd9, 0x10,
+    0xff, 0xda, 0x00, 0x04, 0x01, 0x00,
+  };
+  static const guint8 tail[] = { 0xff, 0x00, 0x12, 0xff, 0xd0, 0x34, 0xff,
+    0xd9
+  };
+  guint8 *img = g_malloc (sizeof (head) + 3 + sizeof (tail));
+
+  memcpy (img, head, sizeof (head));
+  img[sizeof (head)] = tag;
+  img[sizeof (head) + 1] = 0x55;
+  img[sizeof (head) + 2] = tag ^ 0xaa;
+  memcpy (img + sizeof (head) + 3, tail, sizeof (tail));
+  *len = sizeof (head) + 3 + sizeof (tail);
+  return img;
+}
+
 void
 tf_test_set_props (GstElement * element, const gchar * props)
 {

@@ -113,6 +113,11 @@ void tf_test_send_frame (TfTestPeer * peer, guint32 seq, gboolean with_caps);
 /* The next buffer, within TF_TEST_WAIT_MS, must be frame `seq`, DISCONT
  * exactly when `discont`. */
 void tf_test_pull_frame (GstHarness * h, guint32 seq, gboolean discont);
+/* A small image with a real marker structure, different for every tag:
+ * SOI, an APP1 segment that hides a thumbnail's FFD8..FFD9, a DQT segment
+ * containing FF D9, SOS, entropy data with a stuffed FF and a restart
+ * marker, EOI.  Its last 5 bytes are entropy data, RST and EOI. */
+guint8 *tf_test_jpeg (guint8 tag, gsize * len);
 
 gint64 tf_test_ms_since (gint64 t);
 /* The stats' peer-port: who is current. */
