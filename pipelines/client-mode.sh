@@ -83,11 +83,6 @@ rx_pid=$!
 # Background jobs of a script ignore SIGINT, so the stop request goes on
 # as SIGTERM, which the receiver turns into its EOS.
 trap 'kill -TERM "$rx_pid" 2>/dev/null || true' INT TERM HUP
-while :; do
-  status=0
-  wait "$rx_pid" || status=$?
-  kill -0 "$rx_pid" 2>/dev/null || break
-done
 status=0
-wait "$rx_pid" || status=$?
+tf_wait_for "$rx_pid" || status=$?
 exit "$status"

@@ -221,6 +221,21 @@ tf_request_stop() {
   kill -TERM "$tf_keeper_pid" 2>/dev/null || true
 }
 
+# tf_wait_for PID: waits until the background job PID has ended and returns
+# its exit status.  wait returns early whenever a trapped signal arrives;
+# only the job's own end counts.
+tf_wait_for() {
+  local status
+  while :; do
+    status=0
+    wait "$1" || status=$?
+    kill -0 "$1" 2>/dev/null || break
+  done
+  status=0
+  wait "$1" || status=$?
+  return "$status"
+}
+
 # tf_launch ELEMENT-OR-PROPERTY...: runs gst-launch-1.0 -e -m with that
 # pipeline until it ends or is asked to stop, and returns its exit status.
 #
@@ -242,15 +257,8 @@ tf_launch() {
   tf_keeper_pid=$!
   exec {msg_fd}>&-
   trap 'tf_request_stop' INT TERM HUP
-  # wait returns early whenever a trapped signal arrives; only the
-  # keeper's own end counts.
-  while :; do
-    status=0
-    wait "$tf_keeper_pid" || status=$?
-    kill -0 "$tf_keeper_pid" 2>/dev/null || break
-  done
   status=0
-  wait "$tf_keeper_pid" || status=$?
+  tf_wait_for "$tf_keeper_pid" || status=$?
   trap - INT TERM HUP
   wait "$msg_pid" || true
   return "$status"
