@@ -113,7 +113,6 @@ struct _GstTcpFrameReceiver {
   gint64 connect_deadline;
   gint64 retry_at;              /* next attempt, when no connection */
   TfBackoff backoff;
-  gint failed_attempts;         /* in a row, without a frame in between */
   gchar *last_failure;
   GError *fatal_error;          /* retries used up */
 
@@ -882,21 +881,17 @@ client_schedule_retry (GstTcpFrameReceiver * r, const gchar * failure,
     gboolean streamed)
 {
   client_forget_attempt (r);
-  if (streamed) {
-    tf_backoff_reset (&r->backoff);
-    r->failed_attempts = 0;
-  } else {
-    r->failed_attempts++;
-  }
   if (failure) {
     g_free (r->last_failure);
     r->last_failure = g_strdup (failure);
   }
-  if (r->config.max_retries >= 0 && r->failed_attempts > r->config.max_retries) {
+  if (streamed) {
+    tf_backoff_reset (&r->backoff);
+  } else if (!tf_backoff_failed (&r->backoff)) {
     if (!r->fatal_error)
       r->fatal_error = g_error_new (G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE,
-          "gave up on %s port %d after %d failed attempts; last failure: %s",
-          r->config.host, r->config.port, r->failed_attempts,
+          "gave up on %s port %d after %u failed attempts; last failure: %s",
+          r->config.host, r->config.port, r->backoff.failures,
           r->last_failure ? r->last_failure : "unknown");
     return;
   }
@@ -1096,9 +1091,8 @@ gst_tcp_frame_receiver_start (GstTcpFrameReceiver * r,
     r->arbiter = tf_arbiter_new (TF_PEER_POLICY_REPLACE, 0,
         config->timeout_ns);
     tf_backoff_init (&r->backoff, config->retry_delay_ns,
-        config->max_retry_delay_ns, 0);
+        config->max_retry_delay_ns, config->max_retries, 0);
     r->retry_at = 0;
-    r->failed_attempts = 0;
     r->bound_port = 0;
     GST_INFO_OBJECT (r->owner, "will connect to %s port %d", config->host,
         config->port);

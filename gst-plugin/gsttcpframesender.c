@@ -716,7 +716,8 @@ serve_connection (GstTcpFrameSender * s, GSocket * socket, GError ** dead)
 
       frame_done (s, frame, r);
       if (r == SEND_DONE) {
-        /* This peer works: the next outage starts its backoff afresh. */
+        /* This peer works: the next outage starts its backoff and its
+         * retry count afresh. */
         if (c.frames++ == 0)
           tf_backoff_reset (&s->backoff);
         continue;
@@ -800,13 +801,12 @@ give_up (GstTcpFrameSender * s, guint attempts, const GError * why)
 static void
 run_client (GstTcpFrameSender * s)
 {
-  gint max_retries = s->config.max_retries;
-  guint failures = 0;
   gboolean first = TRUE;
 
   while (!g_cancellable_is_cancelled (s->cancellable)) {
     GError *err = NULL;
     GSocket *socket;
+    gboolean more;
 
     /* Between all attempts, also after a lost connection: a peer that
      * accepts and closes at once must not be hammered. */
@@ -816,21 +816,20 @@ run_client (GstTcpFrameSender * s)
 
     socket = connect_once (s, &err);
     if (socket) {
+      /* A connection that carried a frame reset the retry count. */
       serve_connection (s, socket, &err);
-      if (!err) {
-        failures = 0;
+      if (!err)
         continue;
-      }
     } else if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       g_error_free (err);
       break;
     }
 
-    failures++;
+    more = tf_backoff_failed (&s->backoff);
     GST_INFO_OBJECT (s->owner, "attempt %u to connect to %s:%d failed: %s",
-        failures, s->config.host, s->config.port, err->message);
-    if (max_retries >= 0 && failures > (guint) max_retries) {
-      give_up (s, failures, err);
+        s->backoff.failures, s->config.host, s->config.port, err->message);
+    if (!more) {
+      give_up (s, s->backoff.failures, err);
       g_error_free (err);
       break;
     }
@@ -991,7 +990,7 @@ gst_tcp_frame_sender_start (GstTcpFrameSender * s,
 
   tf_backoff_clear (&s->backoff);
   tf_backoff_init (&s->backoff, config->retry_delay_ns,
-      config->max_retry_delay_ns, 0);
+      config->max_retry_delay_ns, config->max_retries, 0);
   s->accept_paused_until = 0;
 
   if (config->mode == TF_MODE_SERVER && !listen_all (s, error))

@@ -3,10 +3,11 @@
 
 void
 tf_backoff_init (TfBackoff * b, guint64 initial_ns, guint64 max_ns,
-    guint32 seed)
+    gint max_retries, guint32 seed)
 {
   b->initial_ns = initial_ns;
   b->max_ns = MAX (max_ns, initial_ns);
+  b->max_retries = max_retries;
   b->rand = seed ? g_rand_new_with_seed (seed) : g_rand_new ();
   tf_backoff_reset (b);
 }
@@ -22,6 +23,15 @@ tf_backoff_reset (TfBackoff * b)
 {
   b->ceiling_ns = b->initial_ns;
   b->attempts = 0;
+  b->failures = 0;
+}
+
+gboolean
+tf_backoff_failed (TfBackoff * b)
+{
+  if (b->failures < G_MAXUINT)
+    b->failures++;
+  return b->max_retries < 0 || b->failures <= (guint) b->max_retries;
 }
 
 guint64

@@ -10,7 +10,7 @@ GST_START_TEST (test_backoff_bounds_double_up_to_max)
   guint64 expected_ceiling[] = { 100, 200, 400, 800, 1600, 3200, 5000, 5000 };
   guint i, round;
 
-  tf_backoff_init (&b, 100 * MS, 5000 * MS, 42);
+  tf_backoff_init (&b, 100 * MS, 5000 * MS, -1, 42);
   for (i = 0; i < G_N_ELEMENTS (expected_ceiling); i++) {
     guint64 bound = expected_ceiling[i] * MS;
     guint64 d;
@@ -48,7 +48,7 @@ GST_START_TEST (test_backoff_reset_after_success)
   TfBackoff b;
   guint i;
 
-  tf_backoff_init (&b, 100 * MS, 5000 * MS, 7);
+  tf_backoff_init (&b, 100 * MS, 5000 * MS, -1, 7);
   for (i = 0; i < 10; i++)
     tf_backoff_next (&b);
   fail_unless_equals_uint64 (b.ceiling_ns, 5000 * MS);
@@ -67,8 +67,8 @@ GST_START_TEST (test_backoff_same_seed_same_delays)
   TfBackoff a, b;
   guint i;
 
-  tf_backoff_init (&a, MS, 1000 * MS, 99);
-  tf_backoff_init (&b, MS, 1000 * MS, 99);
+  tf_backoff_init (&a, MS, 1000 * MS, -1, 99);
+  tf_backoff_init (&b, MS, 1000 * MS, -1, 99);
   for (i = 0; i < 20; i++)
     fail_unless_equals_uint64 (tf_backoff_next (&a), tf_backoff_next (&b));
   tf_backoff_clear (&a);
@@ -82,11 +82,66 @@ GST_START_TEST (test_backoff_huge_bounds_do_not_overflow)
   TfBackoff b;
   guint i;
 
-  tf_backoff_init (&b, G_MAXUINT64 / 3, G_MAXUINT64, 1);
+  tf_backoff_init (&b, G_MAXUINT64 / 3, G_MAXUINT64, -1, 1);
   for (i = 0; i < 5; i++)
     tf_backoff_next (&b);
   fail_unless_equals_uint64 (b.ceiling_ns, G_MAXUINT64);
   tf_backoff_next (&b);
+  tf_backoff_clear (&b);
+}
+
+GST_END_TEST;
+
+/* max-retries=2: two failures in a row are retried, the third gives up.
+ * A connection that streamed starts the count over, so failures spread
+ * between working connections never add up to giving up. */
+GST_START_TEST (test_backoff_retries_give_up_after_max)
+{
+  TfBackoff b;
+  guint round;
+
+  tf_backoff_init (&b, MS, 10 * MS, 2, 3);
+  for (round = 0; round < 3; round++) {
+    fail_unless (tf_backoff_failed (&b));
+    fail_unless (tf_backoff_failed (&b));
+    fail_unless_equals_int (b.failures, 2);
+    tf_backoff_reset (&b);
+    fail_unless_equals_int (b.failures, 0);
+  }
+  fail_unless (tf_backoff_failed (&b));
+  fail_unless (tf_backoff_failed (&b));
+  fail_unless (!tf_backoff_failed (&b), "a third failure in a row was "
+      "retried with max-retries=2");
+  fail_unless_equals_int (b.failures, 3);
+  tf_backoff_clear (&b);
+
+  /* max-retries=0: the first failure gives up. */
+  tf_backoff_init (&b, MS, 10 * MS, 0, 3);
+  fail_unless (!tf_backoff_failed (&b));
+  tf_backoff_clear (&b);
+}
+
+GST_END_TEST;
+
+/* max-retries=-1 never gives up, and its count does not wrap around. */
+GST_START_TEST (test_backoff_retries_unlimited)
+{
+  TfBackoff b;
+  guint i;
+
+  tf_backoff_init (&b, MS, 10 * MS, -1, 3);
+  for (i = 0; i < 10000; i++)
+    fail_unless (tf_backoff_failed (&b), "gave up after %u failures", i + 1);
+  b.failures = G_MAXUINT - 1;
+  fail_unless (tf_backoff_failed (&b));
+  fail_unless (tf_backoff_failed (&b));
+  fail_unless_equals_uint64 (b.failures, G_MAXUINT);
+
+  /* Nor does a large limit let the count wrap past it. */
+  tf_backoff_clear (&b);
+  tf_backoff_init (&b, MS, 10 * MS, G_MAXINT, 3);
+  b.failures = G_MAXINT;
+  fail_unless (!tf_backoff_failed (&b));
   tf_backoff_clear (&b);
 }
 
@@ -103,6 +158,8 @@ backoff_suite (void)
   tcase_add_test (tc, test_backoff_reset_after_success);
   tcase_add_test (tc, test_backoff_same_seed_same_delays);
   tcase_add_test (tc, test_backoff_huge_bounds_do_not_overflow);
+  tcase_add_test (tc, test_backoff_retries_give_up_after_max);
+  tcase_add_test (tc, test_backoff_retries_unlimited);
   return s;
 }
 
